@@ -1,0 +1,270 @@
+/**
+ * Jupyter messages as data.
+ *
+ * One table (`ContentMap`) maps every msg_type nslab sends or receives to the type of its
+ * content; `REPLY_TYPE` maps each request to its reply. Handlers never spell a msg_type:
+ * they build messages with `childOf(parent)`, which derives the type from the table.
+ *
+ * Spec: https://jupyter-client.readthedocs.io/en/stable/messaging.html (protocol 5.3)
+ */
+import { v4 as uuidv4 } from 'uuid';
+
+export const PROTOCOL_VERSION = '5.3';
+
+/** The header of every message (spec: "General Message Format"). */
+export interface Header {
+  msg_id: string;
+  session: string;
+  username: string;
+  /** ISO 8601 with timezone. */
+  date: string;
+  msg_type: string;
+  version: string;
+  subshell_id?: string | null;
+}
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export interface ExecuteRequest {
+  code: string;
+  silent: boolean;
+  store_history: boolean;
+  user_expressions: { [name: string]: string };
+  allow_stdin: boolean;
+  stop_on_error: boolean;
+}
+export type ReplyStatus = 'ok' | 'error' | 'aborted';
+export interface ErrorFields {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+export type ExecuteReply =
+  | { status: 'ok'; execution_count: number; user_expressions: JsonObject; payload: JsonObject[] }
+  | ({ status: 'error'; execution_count: number; user_expressions?: JsonObject } & ErrorFields)
+  | { status: 'aborted'; execution_count?: number };
+export interface InspectRequest { code: string; cursor_pos: number; detail_level: 0 | 1 }
+export interface InspectReply { status: 'ok'; found: boolean; data: JsonObject; metadata: JsonObject }
+export interface CompleteRequest { code: string; cursor_pos: number }
+export interface CompleteReply {
+  status: 'ok';
+  matches: string[];
+  cursor_start: number;
+  cursor_end: number;
+  metadata: JsonObject;
+}
+export interface HistoryRequest {
+  output: boolean;
+  raw: boolean;
+  hist_access_type: 'range' | 'tail' | 'search';
+  session?: number;
+  start?: number;
+  stop?: number;
+  n?: number;
+  pattern?: string;
+  unique?: boolean;
+}
+export interface HistoryReply { status: 'ok'; history: [number, number, string][] }
+export interface IsCompleteRequest { code: string }
+export type IsCompleteReply =
+  | { status: 'complete' | 'invalid' | 'unknown' }
+  | { status: 'incomplete'; indent: string };
+export interface LanguageInfo {
+  name: string;
+  version: string;
+  mimetype: string;
+  file_extension: string;
+  pygments_lexer: string;
+  codemirror_mode: string | JsonObject;
+}
+export interface KernelInfoReply {
+  status: 'ok';
+  protocol_version: string;
+  implementation: string;
+  implementation_version: string;
+  language_info: LanguageInfo;
+  banner: string;
+  help_links: { text: string; url: string }[];
+  debugger: boolean;
+  supported_features: string[];
+}
+export interface CommInfoRequest { target_name?: string }
+export interface CommInfoReply { status: 'ok'; comms: { [commId: string]: { target_name: string } } }
+export interface ShutdownRequest { restart: boolean }
+export interface ShutdownReply { status: 'ok'; restart: boolean }
+export type InterruptReply = { status: 'ok' } | ({ status: 'error' } & ErrorFields);
+export interface Stream { name: 'stdout' | 'stderr'; text: string }
+export interface DisplayData { data: JsonObject; metadata: JsonObject; transient?: JsonObject }
+export interface ExecuteInput { code: string; execution_count: number }
+export interface ExecuteResult extends DisplayData { execution_count: number }
+export type ExecutionState = 'starting' | 'busy' | 'idle';
+export interface Status { execution_state: ExecutionState }
+export interface InputRequest { prompt: string; password: boolean }
+export interface InputReply { value: string }
+export type Empty = Record<string, never>;
+
+/** Every message type nslab knows, with its content. The single msg_type ↔ content mapping. */
+export interface ContentMap {
+  // shell channel
+  execute_request: ExecuteRequest;
+  execute_reply: ExecuteReply;
+  inspect_request: InspectRequest;
+  inspect_reply: InspectReply;
+  complete_request: CompleteRequest;
+  complete_reply: CompleteReply;
+  history_request: HistoryRequest;
+  history_reply: HistoryReply;
+  is_complete_request: IsCompleteRequest;
+  is_complete_reply: IsCompleteReply;
+  kernel_info_request: Empty;
+  kernel_info_reply: KernelInfoReply;
+  comm_info_request: CommInfoRequest;
+  comm_info_reply: CommInfoReply;
+  // control channel (kernel_info is also served there)
+  shutdown_request: ShutdownRequest;
+  shutdown_reply: ShutdownReply;
+  interrupt_request: Empty;
+  interrupt_reply: InterruptReply;
+  // iopub
+  stream: Stream;
+  display_data: DisplayData;
+  update_display_data: DisplayData;
+  execute_input: ExecuteInput;
+  execute_result: ExecuteResult;
+  error: ErrorFields;
+  status: Status;
+  clear_output: { wait: boolean };
+  // stdin
+  input_request: InputRequest;
+  input_reply: InputReply;
+  // comms: nslab has no comm targets; messages are accepted and ignored (spec: "Custom Messages")
+  comm_open: JsonObject;
+  comm_msg: JsonObject;
+  comm_close: JsonObject;
+}
+export type MsgType = keyof ContentMap;
+
+/** Request → reply. Anything with a reply is a request. */
+export const REPLY_TYPE = {
+  execute_request: 'execute_reply',
+  inspect_request: 'inspect_reply',
+  complete_request: 'complete_reply',
+  history_request: 'history_reply',
+  is_complete_request: 'is_complete_reply',
+  kernel_info_request: 'kernel_info_reply',
+  comm_info_request: 'comm_info_reply',
+  shutdown_request: 'shutdown_reply',
+  interrupt_request: 'interrupt_reply',
+  input_request: 'input_reply',
+} as const satisfies Partial<Record<MsgType, MsgType>>;
+export type RequestType = keyof typeof REPLY_TYPE;
+export type ReplyTypeOf<R extends RequestType> = (typeof REPLY_TYPE)[R];
+
+export function isKnownMsgType(t: string): t is MsgType {
+  return KNOWN_TYPES.has(t);
+}
+export function isRequestType(t: string): t is RequestType {
+  return Object.prototype.hasOwnProperty.call(REPLY_TYPE, t);
+}
+const KNOWN_TYPES: ReadonlySet<string> = new Set<keyof ContentMap>([
+  'execute_request', 'execute_reply', 'inspect_request', 'inspect_reply', 'complete_request',
+  'complete_reply', 'history_request', 'history_reply', 'is_complete_request', 'is_complete_reply',
+  'kernel_info_request', 'kernel_info_reply', 'comm_info_request', 'comm_info_reply',
+  'shutdown_request', 'shutdown_reply', 'interrupt_request', 'interrupt_reply', 'stream',
+  'display_data', 'update_display_data', 'execute_input', 'execute_result', 'error', 'status',
+  'clear_output', 'input_request', 'input_reply', 'comm_open', 'comm_msg', 'comm_close',
+]);
+
+/**
+ * A decoded message. `identities` are the ZeroMQ routing prefixes of the request it came in
+ * with (or, for an outgoing reply, of the request it answers); `buffers` are extra raw frames.
+ */
+export interface Message<T extends MsgType = MsgType> {
+  identities: Buffer[];
+  header: Header & { msg_type: T };
+  /** The parent's header, or `{}` for a message with no parent. */
+  parent_header: Header | Record<string, never>;
+  metadata: JsonObject;
+  content: ContentMap[T];
+  buffers: Buffer[];
+}
+/** A message whose msg_type was not checked against the table yet (fresh from the wire). */
+export interface UntypedMessage {
+  identities: Buffer[];
+  header: Header;
+  parent_header: Header | Record<string, never>;
+  metadata: JsonObject;
+  content: JsonObject;
+  buffers: Buffer[];
+}
+
+/**
+ * Builds messages for one kernel session. `childOf(parent)` gives a builder whose messages are
+ * parented to `parent` and, for replies, routed to the parent's identities.
+ */
+export class MessageFactory {
+  constructor(
+    readonly session: string = uuidv4(),
+    readonly username: string = 'nslab',
+  ) {}
+
+  header<T extends MsgType>(msgType: T): Header & { msg_type: T } {
+    return {
+      msg_id: uuidv4(),
+      session: this.session,
+      username: this.username,
+      date: new Date().toISOString(),
+      msg_type: msgType,
+      version: PROTOCOL_VERSION,
+    };
+  }
+
+  /** A message with no parent (only `status: starting` is sent this way). */
+  orphan<T extends MsgType>(msgType: T, content: ContentMap[T]): Message<T> {
+    return { identities: [], header: this.header(msgType), parent_header: {}, metadata: {}, content, buffers: [] };
+  }
+
+  childOf<P extends MsgType>(parent: Message<P> | UntypedMessage): ChildBuilder<P> {
+    return new ChildBuilder<P>(this, parent);
+  }
+}
+
+export class ChildBuilder<P extends MsgType> {
+  constructor(
+    private readonly factory: MessageFactory,
+    readonly parent: Message<P> | UntypedMessage,
+  ) {}
+
+  /** Any message type, parented to the request. iopub messages carry no routing identities. */
+  make<T extends MsgType>(msgType: T, content: ContentMap[T], metadata: JsonObject = {}): Message<T> {
+    return {
+      identities: [...this.parent.identities],
+      header: this.factory.header(msgType),
+      parent_header: this.parent.header,
+      metadata,
+      content,
+      buffers: [],
+    };
+  }
+
+  /** The reply to the parent request: its type comes from `REPLY_TYPE`. */
+  reply<R extends P & RequestType>(content: ContentMap[ReplyTypeOf<R>], metadata: JsonObject = {}): Message<ReplyTypeOf<R>> {
+    const requestType = this.parent.header.msg_type as R;
+    if (!isRequestType(requestType)) throw new Error(`${requestType} has no reply type`);
+    return this.make(REPLY_TYPE[requestType] as ReplyTypeOf<R>, content, metadata);
+  }
+
+  status(state: ExecutionState): Message<'status'> { return this.make('status', { execution_state: state }); }
+  stream(name: 'stdout' | 'stderr', text: string): Message<'stream'> { return this.make('stream', { name, text }); }
+  executeInput(code: string, executionCount: number): Message<'execute_input'> {
+    return this.make('execute_input', { code, execution_count: executionCount });
+  }
+  error(fields: ErrorFields): Message<'error'> { return this.make('error', fields); }
+  displayData(data: JsonObject, metadata: JsonObject = {}): Message<'display_data'> {
+    return this.make('display_data', { data, metadata });
+  }
+  inputRequest(prompt: string, password: boolean): Message<'input_request'> {
+    return this.make('input_request', { prompt, password });
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Shell integration markers: the shell itself tells nslab where a command ends and with which
+ * status, by printing an OSC sequence from its prompt.
+ *
+ *   PS1 → ESC ] 6973 ; <nonce> ; P ; <exit status> ; <shell pid> BEL   ("prompt": ready for a command)
+ *   PS2 → ESC ] 6973 ; <nonce> ; C BEL                                 ("continuation": needs more input)
+ *
+ * Each is wrapped in \x01 … \x02 so that readline knows it takes no columns; bash strips those
+ * bytes, dash prints them verbatim (the stream parser drops them next to a marker).
+ *
+ * Why PS1 and not PROMPT_COMMAND: a nested interactive bash reads /etc/bash.bashrc and ~/.bashrc,
+ * which overwrite PS1, and some bashrcs prepend `history -a;` to PROMPT_COMMAND, which resets $?.
+ * `$?` expanded inside PS1 still holds the command's status, so we keep the marker in NSLAB_PS1
+ * and let the (exported) PROMPT_COMMAND put it back into PS1 before every prompt.
+ * dash has no PROMPT_COMMAND but uses the exported PS1 and expands `$?` and `$$` in it.
+ * (See docs/notes in README "How the engine works".)
+ *
+ * The nonce is random per kernel, so program output cannot end a cell by accident.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** The OSC number nslab uses (unassigned in xterm's list). */
+export const MARKER_OSC = '6973';
+
+export const enum MarkerKind {
+  /** The shell shows its primary prompt: the previous command finished. Args: status, pid. */
+  Prompt = 'P',
+  /** The shell shows its continuation prompt: the command typed so far is incomplete. */
+  Continuation = 'C',
+}
+
+export function newNonce(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export function promptMarkerTemplate(nonce: string): string {
+  return `\x01\x1b]${MARKER_OSC};${nonce};${MarkerKind.Prompt};$?;$$\x07\x02`;
+}
+export function continuationMarker(nonce: string): string {
+  return `\x01\x1b]${MARKER_OSC};${nonce};${MarkerKind.Continuation}\x07\x02`;
+}
+
+/** Environment variables that make bash (outer and nested) and sh print the markers. */
+export function markerEnvironment(nonce: string): Record<string, string> {
+  const ps1 = promptMarkerTemplate(nonce);
+  return {
+    NSLAB_PS1: ps1,
+    PS1: ps1,
+    PS2: continuationMarker(nonce),
+    PROMPT_COMMAND: 'PS1=$NSLAB_PS1',
+  };
+}
+
+/**
+ * One line that arms the markers in a shell that lost them (e.g. `env -i bash`, `su -`).
+ * Typed while the terminal's echo is off, so it never shows. Leading space: kept out of
+ * history where HISTCONTROL ignores space-prefixed lines.
+ */
+export function armingLine(nonce: string): string {
+  // printf turns \001 \033 \007 \002 into bytes, so the typed line stays printable ASCII and works
+  // in bash, dash and busybox sh alike (dash has no $'...'). '$?;$$' stays literal for PS1.
+  const osc = (body: string) => `$(printf '\\001\\033]${MARKER_OSC};${nonce};${body}')`;
+  const end = "$(printf '\\007\\002')";
+  return ` NSLAB_PS1="${osc('P;')}"'$?;$$'"${end}"; PS1="$NSLAB_PS1"; PS2="${osc('C')}${end}"; PROMPT_COMMAND='PS1=$NSLAB_PS1'; export NSLAB_PS1 PS1 PS2 PROMPT_COMMAND`;
+}
