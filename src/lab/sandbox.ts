@@ -1,0 +1,120 @@
+/**
+ * The lab: a disposable set of namespaces (PID, mount with private propagation, UTS, IPC) with
+ * tini as PID 1 and the learner's bash as its child — what `docker run --init` gives the article's
+ * learner, made with util-linux instead of Docker.
+ *
+ * This module only decides *how* to start things (commands and arguments); the shell module
+ * spawns them in PTYs. Facts behind every flag are in README "The lab".
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export type LabMode = 'lab' | 'rootless' | 'host';
+
+export interface Command {
+  file: string;
+  args: string[];
+}
+
+export interface LabPlan {
+  mode: LabMode;
+  /** Why the lab is not the one asked for (shown to the learner in the first cell's output). */
+  notice: string | null;
+}
+
+const SEARCH_PATH = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'];
+function which(name: string): string | null {
+  for (const dir of SEARCH_PATH) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  return null;
+}
+
+/** Namespace flags of the lab, shared by its creation (unshare) and joining it (nsenter). */
+const LAB_NAMESPACES = ['--mount', '--pid', '--uts', '--ipc'];
+
+function unshareArgs(mode: 'lab' | 'rootless'): string[] {
+  return [
+    ...(mode === 'rootless' ? ['--user', '--map-root-user'] : []),
+    ...LAB_NAMESPACES,
+    // Private propagation: mounts made in the lab (the tutorial's `mount -t proc`) never reach
+    // the machine, and the machine's later mounts do not appear in the lab.
+    '--propagation', 'private',
+    '--fork', '--mount-proc',
+    // If unshare dies (it gets SIGKILL when the kernel dies, see setpriv below), its child —
+    // the lab's PID 1 — is killed, and with it every process of the PID namespace.
+    '--kill-child',
+  ];
+}
+
+/** Can this process make the namespaces of `mode`? Tried for real, in a throwaway child. */
+function canCreate(mode: 'lab' | 'rootless'): { ok: boolean; error: string } {
+  const unshare = which('unshare');
+  if (!unshare) return { ok: false, error: 'unshare (util-linux) is not installed' };
+  const r = spawnSync(unshare, [...unshareArgs(mode), '--', 'true'], { encoding: 'utf8', timeout: 5000 });
+  return { ok: r.status === 0, error: (r.stderr || r.error?.message || `exit status ${r.status}`).trim() };
+}
+
+/**
+ * Decide the lab mode. `requested` comes from NSLAB_LAB: `lab` (root namespaces), `rootless`
+ * (a user namespace first), `host` (no sandbox), or `auto` (default): root namespaces when
+ * permitted, else rootless, else a plain host shell with a notice explaining why.
+ */
+export function planLab(requested: string = process.env.NSLAB_LAB ?? 'auto'): LabPlan {
+  if (requested === 'host') return { mode: 'host', notice: null };
+  if (requested !== 'auto' && requested !== 'lab' && requested !== 'rootless') {
+    return { mode: 'host', notice: `NSLAB_LAB=${requested} is not one of auto, lab, rootless, host; running a plain shell without a lab.` };
+  }
+  const missing = ['unshare', 'nsenter', 'setpriv', 'tini'].filter((n) => !which(n));
+  if (missing.length) {
+    return { mode: 'host', notice: `The lab needs ${missing.join(', ')} (packages util-linux and tini). This is a plain shell on the host: namespace experiments here would affect this machine.` };
+  }
+  const order: ('lab' | 'rootless')[] =
+    requested === 'lab' ? ['lab'] : requested === 'rootless' ? ['rootless'] : process.getuid?.() === 0 ? ['lab', 'rootless'] : ['rootless', 'lab'];
+  const errors: string[] = [];
+  for (const mode of order) {
+    const probe = canCreate(mode);
+    if (probe.ok) return { mode, notice: null };
+    errors.push(`${mode}: ${probe.error}`);
+  }
+  return {
+    mode: 'host',
+    notice:
+      'Linux namespaces are not available here, so this is a plain shell without a lab ' +
+      `(${errors.join('; ')}). In Docker, start the container with --privileged ` +
+      '(or --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined).',
+  };
+}
+
+/**
+ * `sh -c '<setup>; exec "$@"'`: runs a few setup steps, then replaces itself with the real
+ * command, so the setup leaves no process (and nothing in `ps`) behind.
+ */
+function shExec(setup: string, command: string[]): Command {
+  return { file: '/bin/sh', args: ['-c', `${setup}; exec "$@"`, 'nslab', ...command] };
+}
+
+/**
+ * The first terminal: creates the lab. Its process tree on the machine is
+ *   sh→setpriv→unshare (the PTY's child)  →  sh→tini (lab PID 1)  →  bash (lab PID 2).
+ * setpriv gives unshare a parent-death signal: when the kernel dies, even by SIGKILL, the lab dies.
+ * `stty -echo` first: nslab types each cell line itself, and the echo would be noise.
+ */
+export function firstTerminalCommand(mode: LabMode, shell: string[]): Command {
+  if (mode === 'host') return shExec('stty -echo 2>/dev/null', shell);
+  // Inside: hostname through /proc (a shell builtin write, so no extra PID is used), then tini.
+  const inner = ['/bin/sh', '-c', 'echo lab > /proc/sys/kernel/hostname; exec "$@"', 'sh', 'tini', '--', ...shell];
+  return shExec('stty -echo 2>/dev/null', ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', ...unshareArgs(mode), '--', ...inner]);
+}
+
+/**
+ * Another terminal joined to a running lab, like `docker exec` into the article's container:
+ * nsenter into the namespaces of the lab's PID 1 (`initPid`, as this machine numbers it).
+ * nsenter forks for the PID namespace, so the shell's parent in the lab is 0, as with docker exec.
+ */
+export function joinTerminalCommand(mode: LabMode, initPid: number, shell: string[]): Command {
+  if (mode === 'host') return shExec('stty -echo 2>/dev/null', shell);
+  const userns = mode === 'rootless' ? ['--user', '--preserve-credentials'] : [];
+  return shExec('stty -echo 2>/dev/null', [
+    'setpriv', '--pdeathsig', 'KILL', '--',
+    'nsenter', `--target=${initPid}`, ...userns, ...LAB_NAMESPACES, '--', ...shell,
+  ]);
+}

@@ -1,0 +1,243 @@
+/**
+ * The shell engine: one lab and its terminals. Terminal 1 creates the lab (its bash is the
+ * lab's first shell, child of the lab's init); terminals 2, 3, … are shells joined to the same
+ * lab on first use, like `docker exec` into the article's container.
+ *
+ * Knows nothing about Jupyter: the kernel calls `run`, `interrupt` and `shutdown`.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { firstTerminalCommand, joinTerminalCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
+import { markerEnvironment, newNonce } from './markers.js';
+import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
+import { processTree, readStat } from './procfs.js';
+import { ShellSession, type CellIO, type CellResult, type RunOptions } from './session.js';
+import { logger } from '../log.js';
+
+const log = logger('engine');
+
+export interface EngineOptions {
+  cwd?: string;
+  /** Terminal width: wide enough that `ps -ef` lines are not cut (NSLAB_COLUMNS). */
+  cols?: number;
+  rows?: number;
+  /** auto | lab | rootless | host (NSLAB_LAB). */
+  labMode?: string;
+  limits?: OutputLimits;
+  interruptGraceMs?: number;
+}
+
+/** The shell nslab starts in every terminal; plain `bash`, so `ps` shows just that. */
+const SHELL = ['bash'];
+
+/**
+ * Variables of the kernel's own environment that must not reach the learner's shells: they
+ * would change how bash starts or prompts, or point into the kernel's world.
+ */
+const DROPPED_ENV = /^(BASH_ENV|ENV|PROMPT_COMMAND|PS[0-4]|HISTFILE|INPUTRC|BASH_FUNC_.*|JPY_.*|PYDEVD_.*|NSLAB_PS1)$/;
+
+export class ShellEngine {
+  readonly nonce = newNonce();
+  readonly plan: LabPlan;
+  private readonly dir: string;
+  private readonly terminals = new Map<number, ShellSession>();
+  private readonly cols: number;
+  private readonly rows: number;
+  private readonly cwd: string;
+  private readonly limits: OutputLimits;
+  private readonly interruptGraceMs: number;
+  private readonly running = new Set<number>();
+  /** Said once, in the next cell's output. */
+  private pendingNotices: string[] = [];
+  private labGeneration = 0;
+  private closed = false;
+
+  constructor(opts: EngineOptions = {}) {
+    this.cols = opts.cols ?? (Number(process.env.NSLAB_COLUMNS) || 200);
+    this.rows = opts.rows ?? (Number(process.env.NSLAB_ROWS) || 50);
+    this.cwd = opts.cwd ?? process.cwd();
+    this.limits = opts.limits ?? limitsFromEnv();
+    this.interruptGraceMs = opts.interruptGraceMs ?? 250;
+    this.plan = planLab(opts.labMode ?? process.env.NSLAB_LAB ?? 'auto');
+    if (this.plan.notice) this.pendingNotices.push(`nslab: ${this.plan.notice}\n`);
+    this.dir = mkdtempSync(join(tmpdir(), 'nslab-'));
+    chmodSync(this.dir, 0o700);
+    // Bracketed paste off: nslab types, it does not paste, and the mode's codes are noise.
+    writeFileSync(join(this.dir, 'inputrc'), 'set enable-bracketed-paste off\n$include /etc/inputrc\n', { mode: 0o600 });
+    if (this.plan.mode !== 'host') this.makeHome();
+    log.info(`lab mode ${this.plan.mode}; files in ${this.dir}`);
+  }
+
+  get mode(): LabMode { return this.plan.mode; }
+
+  /** Start the lab (terminal 1) now, so the first cell does not pay for it. */
+  async start(): Promise<void> {
+    await this.terminal(1);
+  }
+
+  /** Run a cell in terminal `n` (1 = the lab's first shell). */
+  async run(n: number, code: string, io: CellIO, options: RunOptions = {}): Promise<CellResult> {
+    if (this.closed) throw new Error('the engine is shut down');
+    for (const notice of this.pendingNotices.splice(0)) io.onNotice(notice);
+    let session: ShellSession;
+    try {
+      session = await this.terminal(n, io);
+    } catch (err) {
+      io.onNotice(`nslab: ${(err as Error).message}\n`);
+      return { outcome: 'exited', exitCode: null };
+    }
+    this.running.add(n);
+    try {
+      const result = await session.run(code, io, options);
+      if (result.outcome === 'exited') this.onShellExited(n);
+      return result;
+    } finally {
+      this.running.delete(n);
+    }
+  }
+
+  /** Interrupt what runs in terminal `n`, or in every terminal with a running cell. */
+  interrupt(n?: number): void {
+    const targets = n === undefined ? [...this.running] : [n];
+    for (const t of targets) this.terminals.get(t)?.interrupt();
+  }
+
+  /** End the lab and every process in it; the engine can not be used afterwards. */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.endLab();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The lab's init as this machine numbers it (for tests and the namespace picture). */
+  get initPid(): number | null {
+    const first = this.terminals.get(1);
+    return first ? findLabInit(first.pid, this.mode) : null;
+  }
+
+  /** PIDs of all processes of all terminals, as this machine numbers them. */
+  processes(): number[] {
+    return [...this.terminals.values()].flatMap((s) => processTree(s.pid));
+  }
+
+  cwdOf(n: number): string | undefined {
+    return this.terminals.get(n)?.shellCwd();
+  }
+
+  bashVersion(): string {
+    const r = spawnSync('bash', ['-c', 'echo "$BASH_VERSION"'], { encoding: 'utf8', timeout: 5000 });
+    return (r.stdout ?? '').trim().replace(/\(.*$/, '') || 'unknown';
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  /**
+   * The lab's home: a fresh copy of the distribution's skeleton (/etc/skel), not the machine's
+   * own dotfiles, so that every lab starts the same on every machine (a teacher's ~/.bashrc
+   * with pyenv hooks would print errors in nested shells and use up the lab's small PIDs).
+   */
+  private makeHome(): void {
+    const home = join(this.dir, 'home');
+    mkdirSync(home, { mode: 0o700 });
+    for (const f of ['.bashrc', '.profile', '.bash_logout']) {
+      if (existsSync(`/etc/skel/${f}`)) copyFileSync(`/etc/skel/${f}`, join(home, f));
+    }
+  }
+
+  private env(n: number): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !DROPPED_ENV.test(k)) env[k] = v;
+    Object.assign(env, {
+      TERM: 'xterm-256color',
+      COLORTERM: 'truecolor',
+      LANG: process.env.LANG && process.env.LANG !== 'C' ? process.env.LANG : 'C.UTF-8',
+      // No pager may ever open: there is nobody to press q.
+      PAGER: 'cat', MANPAGER: 'cat', GIT_PAGER: 'cat', SYSTEMD_PAGER: 'cat', LESS: '-FRX',
+      INPUTRC: join(this.dir, 'inputrc'),
+      HISTFILE: join(this.dir, `history-${n}`),
+      HISTCONTROL: 'ignorespace',
+      ...(this.plan.mode === 'host' ? {} : { HOME: join(this.dir, 'home') }),
+      ...markerEnvironment(this.nonce),
+    });
+    return env;
+  }
+
+  private async terminal(n: number, io?: CellIO): Promise<ShellSession> {
+    const existing = this.terminals.get(n);
+    if (existing?.alive) return existing;
+    if (n !== 1) {
+      // Joining needs the lab: make sure it runs.
+      await this.terminal(1, io);
+    }
+    const starting = this.startSession(n);
+    const session = await starting;
+    this.terminals.set(n, session);
+    return session;
+  }
+
+  private async startSession(n: number): Promise<ShellSession> {
+    let command;
+    if (n === 1) {
+      command = firstTerminalCommand(this.mode, SHELL);
+    } else {
+      const init = this.initPid;
+      if (this.mode !== 'host' && init === null) throw new Error('the lab is not running');
+      command = joinTerminalCommand(this.mode, init ?? 0, SHELL);
+    }
+    const session = await ShellSession.start({
+      command,
+      env: this.env(n),
+      cwd: this.cwd,
+      cols: this.cols,
+      rows: this.rows,
+      nonce: this.nonce,
+      limits: this.limits,
+      interruptGraceMs: this.interruptGraceMs,
+    });
+    if (n === 1) this.labGeneration++;
+    log.info(`terminal ${n} started (pid ${session.pid}, lab #${this.labGeneration})`);
+    return session;
+  }
+
+  private onShellExited(n: number): void {
+    if (n === 1 && this.mode !== 'host') {
+      // The lab's first shell is the only child of its init: when it ends, the lab ends, and
+      // every other terminal with it (as a container stops when its main process exits).
+      this.pendingNotices.push('nslab: the lab\'s first shell exited, so the lab ended; this cell runs in a fresh lab (all terminals start anew).\n');
+      void this.endLab();
+    } else {
+      this.terminals.delete(n);
+      this.pendingNotices.push(`nslab: the shell of terminal ${n} exited; this cell runs in a fresh shell.\n`);
+    }
+  }
+
+  private async endLab(): Promise<void> {
+    const sessions = [...this.terminals.values()];
+    this.terminals.clear();
+    // Joined terminals first, then the lab itself; every kill is by PID of a process we started.
+    for (const s of sessions.reverse()) s.kill();
+    await Promise.all(sessions.map((s) => withTimeout(s.exited, 3000)));
+  }
+}
+
+/** The lab's PID 1: the child of unshare (the PTY's process, after sh and setpriv exec'd). */
+function findLabInit(ptyPid: number, mode: LabMode): number | null {
+  if (mode === 'host') return null;
+  for (const pid of processTree(ptyPid)) {
+    const st = readStat(pid);
+    if (st && st.ppid === ptyPid && pid !== ptyPid) return pid;
+  }
+  return null;
+}
+
+function limitsFromEnv(): OutputLimits {
+  const capMb = Number(process.env.NSLAB_OUTPUT_LIMIT_MB);
+  return capMb > 0 ? { ...DEFAULT_LIMITS, capChars: Math.round(capMb * 1024 * 1024) } : DEFAULT_LIMITS;
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  return Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
+}

@@ -1,0 +1,162 @@
+/**
+ * What the processes on a terminal are doing, read from this machine's /proc (never by running
+ * anything). Used for two questions the byte stream cannot answer:
+ *   - is a program waiting for input at the terminal (and which one)?
+ *   - which process group is in the foreground (to kill it when ^C is ignored)?
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, readlinkSync, readdirSync } from 'node:fs';
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** Foreground process group of the process's controlling terminal (-1 if none). */
+  tpgid: number;
+}
+
+export function readStat(pid: number): ProcStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // comm is in parentheses and may itself contain spaces or parentheses: split at the last ')'.
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  const rest = text.slice(close + 2).split(' ');
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: Number(rest[1]),
+    pgrp: Number(rest[2]),
+    tpgid: Number(rest[5]),
+  };
+}
+
+/** `pid` and all its descendants (via /proc/<pid>/task/<tid>/children). */
+export function processTree(rootPid: number): number[] {
+  const out: number[] = [];
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    out.push(pid);
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim();
+        if (children) for (const c of children.split(' ')) stack.push(Number(c));
+      } catch {
+        /* the task ended meanwhile */
+      }
+    }
+  }
+  return out;
+}
+
+/** PID of `pid` in each PID namespace it is visible in, outermost first (`NSpid`). */
+export function nsPids(pid: number): number[] {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const m = /^NSpid:\s*(.*)$/m.exec(status);
+    return m ? m[1].trim().split(/\s+/).map(Number) : [pid];
+  } catch {
+    return [];
+  }
+}
+
+// System calls a process sleeps in while it waits for terminal input.
+const READ_SYSCALLS: Record<string, number[]> = { x64: [0, 19], arm64: [63, 65] }; // read, readv
+const WAIT_SYSCALLS: Record<string, number[]> = {
+  x64: [7, 23, 232, 270, 271, 281, 441], // poll, select, epoll_wait, pselect6, ppoll, epoll_pwait, epoll_pwait2
+  arm64: [22, 72, 73, 441], // epoll_pwait, pselect6, ppoll, epoll_pwait2
+};
+
+function isTty(pid: number, fd: number, ttyPath: string): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${fd}`) === ttyPath;
+  } catch {
+    return false;
+  }
+}
+
+export interface Waiter {
+  pid: number;
+  comm: string;
+  /** Its PID in its own (innermost) PID namespace, what `$$` prints there. */
+  innerPid: number;
+}
+
+/**
+ * The foreground process of the terminal `ttyPath` that is blocked reading it, if any, among
+ * `rootPid` and its descendants. A process in read(2) on the terminal, or in poll/select with
+ * the terminal as its stdin (line editors such as Python's readline wait that way).
+ */
+export function findTerminalReader(rootPid: number, ttyPath: string): Waiter | null {
+  const reads = READ_SYSCALLS[process.arch] ?? READ_SYSCALLS.x64;
+  const waits = WAIT_SYSCALLS[process.arch] ?? WAIT_SYSCALLS.x64;
+  for (const pid of processTree(rootPid)) {
+    const st = readStat(pid);
+    if (!st || st.state !== 'S' || st.pgrp !== st.tpgid) continue;
+    let fields: string[];
+    try {
+      fields = readFileSync(`/proc/${pid}/syscall`, 'latin1').trim().split(' ');
+    } catch {
+      continue;
+    }
+    const nr = Number(fields[0]);
+    const waiting = reads.includes(nr) ? isTty(pid, Number(fields[1]), ttyPath) : waits.includes(nr) && isTty(pid, 0, ttyPath);
+    if (waiting) {
+      const ns = nsPids(pid);
+      return { pid, comm: st.comm, innerPid: ns[ns.length - 1] ?? pid };
+    }
+  }
+  return null;
+}
+
+/** The terminal's foreground process group as seen from `pid`, a process on that terminal. */
+export function foregroundGroup(pid: number): number | null {
+  const st = readStat(pid);
+  return st && st.tpgid > 0 ? st.tpgid : null;
+}
+
+/** Programs that are shells: a shell waiting at the terminal without markers gets them armed. */
+export const SHELL_NAMES = new Set(['bash', 'sh', 'dash', 'ash', 'busybox', 'zsh', 'ksh', 'mksh']);
+
+/** Inode of a process's PID namespace (to check that a lab left nothing behind). */
+export function pidNamespace(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
+}
+
+export interface TerminalModes {
+  /** Canonical (line-by-line) input: `read`, `cat`, password prompts. Off for line editors. */
+  canonical: boolean;
+  echo: boolean;
+}
+
+/**
+ * The terminal's line discipline flags. /proc does not show them, so this asks `stty` to read
+ * them from the terminal device (it changes nothing). Only used when a program waits for input.
+ */
+export function terminalModes(ttyPath: string): Promise<TerminalModes | null> {
+  return new Promise((resolve) => {
+    execFile('stty', ['-a', '-F', ttyPath], { timeout: 2000 }, (err, stdout) => {
+      if (err) return resolve(null);
+      const flags = new Set(stdout.split(/[\s;]+/));
+      resolve({ canonical: flags.has('icanon'), echo: flags.has('echo') });
+    });
+  });
+}

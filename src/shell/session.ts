@@ -1,0 +1,481 @@
+/**
+ * One persistent shell in a PTY, driven the way a person drives a terminal: a cell is typed
+ * line by line, and the next line goes in only when the shell asks for it (its prompt or its
+ * continuation prompt, which carry nslab's markers). Knows nothing about Jupyter.
+ *
+ * Where the byte stream cannot tell what is going on (a program without markers is waiting at
+ * the terminal), /proc can: see procfs.ts.
+ */
+import * as pty from 'node-pty';
+import { readlinkSync } from 'node:fs';
+import { StreamParser } from './stream-parser.js';
+import type { ParserEvent } from './types.js';
+import { armingLine } from './markers.js';
+import { Backlog, DEFAULT_LIMITS, OutputCoalescer, type OutputLimits } from './output.js';
+import { findTerminalReader, foregroundGroup, nsPids, processTree, readStat, SHELL_NAMES, terminalModes, type Waiter } from './procfs.js';
+import type { Command } from '../lab/sandbox.js';
+import { logger } from '../log.js';
+
+const log = logger('shell');
+
+export interface SessionOptions {
+  command: Command;
+  env: Record<string, string>;
+  cwd: string;
+  cols: number;
+  rows: number;
+  nonce: string;
+  limits?: OutputLimits;
+  /** After ^C, how long to wait for the prompt before killing the foreground process group. */
+  interruptGraceMs?: number;
+  /** Output silence after which nslab looks whether a program waits for terminal input. */
+  quietMs?: number;
+  /** How long to wait for the first prompt. */
+  startTimeoutMs?: number;
+}
+
+export interface CellIO {
+  /** Program output, cleaned and coalesced, in order. */
+  onOutput(text: string): void;
+  /** What nslab itself has to say about the cell (shown apart from program output). */
+  onNotice(text: string): void;
+  /**
+   * A program waits for a line of terminal input. Resolve with the line, or null when it cannot
+   * be asked for (the program then gets end-of-file).
+   */
+  requestInput?(prompt: string, password: boolean): Promise<string | null>;
+}
+
+export type CellOutcome =
+  /** The last line ran to its prompt; `exitCode` is its status. */
+  | 'completed'
+  /** The cell ended inside an unfinished command (open quote, `do` without `done`…); cancelled. */
+  | 'incomplete'
+  /** Interrupted; the shell is back at a prompt. */
+  | 'interrupted'
+  /** A program without markers waits for input; it gets the next cell's lines. */
+  | 'untracked'
+  /** `wait: false`: the last command is still running in this terminal. */
+  | 'detached'
+  /** The shell exited (or was killed) during the cell. */
+  | 'exited';
+
+export interface CellResult {
+  outcome: CellOutcome;
+  exitCode: number | null;
+}
+
+export interface RunOptions {
+  /** false: return once the last line is typed, leaving it running (cell option `wait: false`). */
+  wait?: boolean;
+}
+
+type ControlEvent =
+  | { kind: 'prompt'; exitCode: number | null; shellPid: number | null }
+  | { kind: 'continuation' }
+  | { kind: 'waiting'; waiter: Waiter }
+  | { kind: 'exit' };
+
+const PASSWORD_PROMPT = /pass(word|phrase)|PIN\b|パスワード|暗証/i;
+const EXIT_DRAIN_MS = 50;
+const CONFIRM_WAIT_MS = 25;
+
+export class ShellSession {
+  private readonly term: pty.IPty;
+  private readonly parser: StreamParser;
+  private readonly tty: string;
+  private readonly limits: OutputLimits;
+  private readonly interruptGraceMs: number;
+  private readonly quietMs: number;
+  private readonly backlog: Backlog;
+  private coalescer: OutputCoalescer | null = null;
+  private events: ControlEvent[] = [];
+  private eventWaiter: ((e: ControlEvent) => void) | null = null;
+  private quietTimer: NodeJS.Timeout | null = null;
+  /** Counts control events, so timers can tell whether something happened since they started. */
+  private eventCount = 0;
+  private watching = false;
+  private cellRunning = false;
+  private interruptRequested = false;
+  private readonly armedPids = new Set<number>();
+  private readonly untrackedNoticed = new Set<number>();
+  /** What the terminal is doing between cells. */
+  private state: 'starting' | 'prompt' | 'continuation' | 'running' | 'untracked' | 'exited' = 'starting';
+  private lastPromptPid: number | null = null;
+  private topShellPgrp: number | null = null;
+  private exitResolve!: () => void;
+  /** Settles when the PTY's process has exited and its last output was read. */
+  readonly exited: Promise<void> = new Promise((r) => (this.exitResolve = r));
+  readonly pid: number;
+
+  private constructor(private readonly opts: SessionOptions) {
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.interruptGraceMs = opts.interruptGraceMs ?? 250;
+    this.quietMs = opts.quietMs ?? 60;
+    this.backlog = new Backlog(this.limits.capChars);
+    this.parser = new StreamParser(opts.nonce);
+    this.term = pty.spawn(opts.command.file, opts.command.args, {
+      name: opts.env.TERM ?? 'xterm-256color',
+      cols: opts.cols,
+      rows: opts.rows,
+      cwd: opts.cwd,
+      env: opts.env,
+      encoding: null,
+    } as pty.IPtyForkOptions);
+    this.pid = this.term.pid;
+    this.tty = (this.term as unknown as { _pty?: string })._pty ?? safeReadlink(`/proc/${this.pid}/fd/0`) ?? '';
+    this.term.onData((data: string | Buffer) => this.onData(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+    this.term.onExit(() => {
+      // node-pty may report the exit before the last output was delivered (see README, "PTY
+      // facts"): give the reader a moment, then end the stream.
+      setTimeout(() => {
+        for (const e of this.parser.end()) this.onParserEvent(e);
+        this.state = 'exited';
+        this.pushEvent({ kind: 'exit' });
+        this.exitResolve();
+      }, EXIT_DRAIN_MS);
+    });
+  }
+
+  /** Start the shell and wait for its first prompt. Startup output is kept for the first cell. */
+  static async start(opts: SessionOptions): Promise<ShellSession> {
+    const s = new ShellSession(opts);
+    const timeout = opts.startTimeoutMs ?? 15000;
+    const first = await Promise.race([
+      s.nextEvent(),
+      new Promise<null>((r) => setTimeout(() => r(null), timeout)),
+    ]);
+    if (first?.kind === 'prompt') {
+      s.state = 'prompt';
+      s.lastPromptPid = first.shellPid;
+      s.topShellPgrp = s.findShellPgrp(first.shellPid);
+      return s;
+    }
+    const { text } = s.backlog.take();
+    s.kill();
+    await s.exited;
+    const why = first === null ? `no prompt within ${timeout} ms` : 'the shell exited';
+    throw new Error(`The shell did not start (${why}).${text.trim() ? ' It printed:\n' + text.trim() : ''}`);
+  }
+
+  get alive(): boolean { return this.state !== 'exited'; }
+  /** True while a command left running by `wait: false` has not come back to the prompt. */
+  get busy(): boolean { return this.state === 'running'; }
+
+  /** Run one cell. Cells on one session must not overlap (the kernel serialises them). */
+  async run(code: string, io: CellIO, options: RunOptions = {}): Promise<CellResult> {
+    if (this.cellRunning) throw new Error('a cell is already running in this terminal');
+    if (this.state === 'exited') return { outcome: 'exited', exitCode: null };
+    this.cellRunning = true;
+    this.interruptRequested = false;
+    const coalescer = new OutputCoalescer(io.onOutput, (cap) =>
+      io.onNotice(`nslab: this cell's output passed ${formatChars(cap)}; the rest is not shown (the command keeps running).\n`),
+      this.limits,
+    );
+    this.coalescer = coalescer;
+    try {
+      const kept = this.backlog.take();
+      if (kept.text) coalescer.write(kept.text);
+      if (kept.dropped) io.onNotice(`nslab: ${formatChars(kept.dropped)} of output from the command left running were not kept.\n`);
+      return await this.typeCell(code, io, options, coalescer);
+    } finally {
+      coalescer.flush();
+      this.coalescer = null;
+      this.cellRunning = false;
+      this.stopWatching();
+    }
+  }
+
+  private async typeCell(code: string, io: CellIO, options: RunOptions, out: OutputCoalescer): Promise<CellResult> {
+    let lastExit: number | null = null;
+    // A command from an earlier `wait: false` cell still runs: wait for it, as a person would.
+    if (this.state === 'running') {
+      const r = await this.awaitShell(io, out, false);
+      if (r.kind === 'exit') return { outcome: 'exited', exitCode: null };
+      if (this.interruptRequested) return { outcome: 'interrupted', exitCode: r.kind === 'prompt' ? r.exitCode : null };
+      if (r.kind === 'prompt') lastExit = r.exitCode;
+    }
+    const lines = code.replace(/\r\n?/g, '\n').split('\n');
+    while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      const more = i < lines.length - 1;
+      // Blank lines mean nothing at a primary prompt; inside a here-document they are content.
+      if (line.trim() === '' && this.state === 'prompt') continue;
+      this.type(line + '\r');
+      this.state = 'running';
+      if (!more && options.wait === false) {
+        const settled = await this.awaitShell(io, out, more, 100);
+        if (settled === null) return { outcome: 'detached', exitCode: null };
+        return this.resultOf(settled, lastExit);
+      }
+      const r = await this.awaitShell(io, out, more);
+      if (this.interruptRequested) {
+        return { outcome: r.kind === 'exit' ? 'exited' : 'interrupted', exitCode: r.kind === 'prompt' ? r.exitCode : null };
+      }
+      if (r.kind === 'exit') return { outcome: 'exited', exitCode: null };
+      if (r.kind === 'prompt') lastExit = r.exitCode;
+      if (r.kind === 'untracked' && !more) return { outcome: 'untracked', exitCode: null };
+      if (r.kind === 'continuation' && !more) {
+        // The cell's text ended inside an unfinished command: cancel it like ^C at a terminal.
+        this.type('\x03');
+        const back = await this.awaitShell(io, out, false);
+        if (back.kind === 'exit') return { outcome: 'exited', exitCode: null };
+        return { outcome: 'incomplete', exitCode: null };
+      }
+    }
+    return { outcome: 'completed', exitCode: lastExit };
+  }
+
+  /** The result of a cell whose last line was answered by `r`. */
+  private resultOf(r: ShellAnswer, lastExit: number | null): CellResult {
+    if (r.kind === 'exit') return { outcome: 'exited', exitCode: null };
+    if (r.kind === 'prompt') return { outcome: 'completed', exitCode: r.exitCode };
+    if (r.kind === 'untracked') return { outcome: 'untracked', exitCode: null };
+    return { outcome: 'completed', exitCode: lastExit };
+  }
+
+  /**
+   * Wait until the shell asks for the next line: its prompt, its continuation prompt, or (for
+   * programs without markers) waiting at the terminal. Input requests from programs that read
+   * lines (`read`, `cat`, password prompts) are answered on the way.
+   * With `settleMs`, gives up after that long and returns null (the command goes on running).
+   */
+  private async awaitShell(io: CellIO, out: OutputCoalescer, moreLines: boolean, settleMs?: number): Promise<ShellAnswer>;
+  private async awaitShell(io: CellIO, out: OutputCoalescer, moreLines: boolean, settleMs: number): Promise<ShellAnswer | null>;
+  private async awaitShell(io: CellIO, out: OutputCoalescer, moreLines: boolean, settleMs?: number): Promise<ShellAnswer | null> {
+    this.startWatching();
+    const deadline = settleMs === undefined ? null : Date.now() + settleMs;
+    for (;;) {
+      const remaining = deadline === null ? undefined : deadline - Date.now();
+      if (remaining !== undefined && remaining <= 0) return null;
+      const e = await this.nextEvent(remaining);
+      if (e === null) return null;
+      switch (e.kind) {
+        case 'prompt':
+          this.state = 'prompt';
+          this.lastPromptPid = e.shellPid;
+          this.stopWatching();
+          return e;
+        case 'continuation':
+          this.state = 'continuation';
+          this.stopWatching();
+          return e;
+        case 'exit':
+          return e;
+        case 'waiting': {
+          const handled = await this.onProgramWaiting(e.waiter, io, out, moreLines);
+          if (handled === 'untracked') {
+            this.state = 'untracked';
+            this.stopWatching();
+            return { kind: 'untracked' };
+          }
+          break; // answered or armed: keep waiting for the prompt
+        }
+      }
+    }
+  }
+
+  /** A program waits at the terminal and no marker says it is a prompt of ours. */
+  private async onProgramWaiting(w: Waiter, io: CellIO, out: OutputCoalescer, moreLines: boolean): Promise<'answered' | 'armed' | 'untracked'> {
+    const isShell = SHELL_NAMES.has(w.comm);
+    const isOurPromptingShell = isShell && w.innerPid === this.lastPromptPid;
+    if (isShell && !isOurPromptingShell && !this.armedPids.has(w.pid)) {
+      // A shell that lost our markers (`env -i bash`, `su -`, `bash --norc` with a new PS1):
+      // give them back, then it reports its prompts like any other.
+      this.armedPids.add(w.pid);
+      io.onNotice(`nslab: \`${w.comm}\` (PID ${w.innerPid} in its namespace) started without nslab's prompt markers; nslab set them up in it.\n`);
+      this.type(armingLine(this.opts.nonce) + '\r');
+      return 'armed';
+    }
+    const modes = await terminalModes(this.tty);
+    const lineEditor = (modes !== null && !modes.canonical) || (isShell && !isOurPromptingShell);
+    if (lineEditor) {
+      if (!this.untrackedNoticed.has(w.pid)) {
+        this.untrackedNoticed.add(w.pid);
+        io.onNotice(
+          `nslab: \`${w.comm}\` is waiting for input at the terminal. nslab cannot see where its commands end, ` +
+          `so ${moreLines ? 'the next lines go' : 'the next cells go'} to it one line at a time, each ending when it waits again. ` +
+          'Leave it (e.g. `exit`) to get back to the shell.\n',
+        );
+      }
+      return 'untracked';
+    }
+    // A program reading lines: `read`, `cat`, a password prompt.
+    out.flush();
+    const prompt = out.tail;
+    const password = PASSWORD_PROMPT.test(prompt) || (modes !== null && !modes.echo && /:\s*$/.test(prompt) && PASSWORD_PROMPT.test(prompt));
+    const answer = io.requestInput && !this.interruptRequested ? await io.requestInput(prompt, password) : null;
+    if (this.interruptRequested) return 'answered'; // ^C was typed meanwhile; the prompt follows
+    if (answer === null) {
+      io.onNotice(`nslab: \`${w.comm}\` waited for terminal input, but this frontend cannot send any (stdin is not enabled); it got end-of-file.\n`);
+      this.type('\x04');
+    } else {
+      this.type(answer.replace(/\r?\n/g, ' ') + '\r');
+    }
+    return 'answered';
+  }
+
+  /** ^C; if the foreground job ignores it, kill its process group after a grace period. */
+  interrupt(): void {
+    if (this.state === 'exited' || (this.state === 'prompt' && !this.cellRunning)) return;
+    this.interruptRequested = true;
+    const before = this.eventCount;
+    this.type('\x03');
+    const timer = setTimeout(() => {
+      if (this.eventCount !== before || this.state === 'exited') return;
+      const group = foregroundGroup(this.pid);
+      if (group === null || group === this.topShellPgrp || group === readStat(this.pid)?.pgrp) return;
+      log.info(`interrupt: ^C ignored, killing foreground process group ${group}`);
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch (err) {
+        log.warn(`could not kill process group ${group}`, err as Error);
+      }
+    }, this.interruptGraceMs);
+    timer.unref();
+  }
+
+  /** End the shell and everything it started. */
+  kill(): void {
+    if (this.state === 'exited') return;
+    // Everything on this terminal, children first. In a lab, killing the PTY's process is
+    // enough (the lab's PID 1 dies with it, and the kernel ends the namespace); on the host,
+    // processes that left the process group would otherwise survive.
+    const tree = processTree(this.pid).reverse();
+    for (const pid of tree) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+    }
+    try { this.term.kill('SIGKILL'); } catch { /* gone already */ }
+  }
+
+  /**
+   * The current directory of the shell that last showed its prompt (the innermost one), as a
+   * path that works from this machine whatever mount namespace the shell is in.
+   */
+  shellCwd(): string | undefined {
+    for (const pid of processTree(this.pid)) {
+      const st = readStat(pid);
+      if (st && SHELL_NAMES.has(st.comm) && nsPids(pid).at(-1) === this.lastPromptPid) return `/proc/${pid}/cwd`;
+    }
+    return undefined;
+  }
+
+  /** Resize the terminal (columns decide how wide `ps -ef` may print). */
+  resize(cols: number, rows: number): void {
+    if (this.state !== 'exited') this.term.resize(cols, rows);
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------
+
+  private type(text: string): void {
+    if (this.state === 'exited') return;
+    this.term.write(text);
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const e of this.parser.push(chunk)) this.onParserEvent(e);
+  }
+
+  private onParserEvent(e: ParserEvent): void {
+    if (e.kind === 'output') {
+      if (this.coalescer) this.coalescer.write(e.text);
+      else this.backlog.write(e.text);
+      if (this.watching) this.armQuietCheck();
+      return;
+    }
+    this.pushEvent(e.kind === 'prompt' ? { kind: 'prompt', exitCode: e.exitCode, shellPid: e.shellPid } : { kind: 'continuation' });
+  }
+
+  private pushEvent(e: ControlEvent): void {
+    this.eventCount++;
+    if (this.eventWaiter) {
+      const w = this.eventWaiter;
+      this.eventWaiter = null;
+      w(e);
+    } else {
+      this.events.push(e);
+    }
+  }
+
+  private nextEvent(timeoutMs?: number): Promise<ControlEvent | null> {
+    const e = this.events.shift();
+    if (e) return Promise.resolve(e);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      this.eventWaiter = (ev) => {
+        if (timer) clearTimeout(timer);
+        resolve(ev);
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.eventWaiter = null;
+          resolve(null);
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /** While a command runs: after a quiet spell, look whether a program waits for input. */
+  private startWatching(): void {
+    this.watching = true;
+    this.armQuietCheck();
+  }
+
+  private stopWatching(): void {
+    this.watching = false;
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = null;
+  }
+
+  private armQuietCheck(delay = this.quietMs): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => this.checkWaiting(delay), delay);
+  }
+
+  private checkWaiting(lastDelay: number): void {
+    this.quietTimer = null;
+    if (!this.watching || this.state === 'exited') return;
+    const before = this.eventCount;
+    const w = findTerminalReader(this.pid, this.tty);
+    if (!w) {
+      // Long-running commands: look less often the longer they run.
+      this.armQuietCheck(Math.min(lastDelay * 2, 400));
+      return;
+    }
+    // The marker of a prompt may still be in flight: confirm after a moment.
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      if (!this.watching || this.eventCount !== before) return;
+      const again = findTerminalReader(this.pid, this.tty);
+      if (again && again.pid === w.pid) this.pushEvent({ kind: 'waiting', waiter: again });
+      else this.armQuietCheck();
+    }, CONFIRM_WAIT_MS);
+  }
+
+  private findShellPgrp(innerPid: number | null): number | null {
+    for (const pid of processTree(this.pid)) {
+      const st = readStat(pid);
+      if (st && SHELL_NAMES.has(st.comm) && (innerPid === null || nsPids(pid).at(-1) === innerPid)) return st.pgrp;
+    }
+    return null;
+  }
+}
+
+type ShellAnswer =
+  | { kind: 'prompt'; exitCode: number | null; shellPid: number | null }
+  | { kind: 'continuation' }
+  | { kind: 'untracked' }
+  | { kind: 'exit' };
+
+function safeReadlink(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
+export function formatChars(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} characters`;
+}
