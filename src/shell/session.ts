@@ -79,6 +79,8 @@ type ControlEvent =
 const PASSWORD_PROMPT = /pass(word|phrase)|PIN\b|パスワード|暗証/i;
 const EXIT_DRAIN_MS = 50;
 const CONFIRM_WAIT_MS = 25;
+/** How long the PTY's process gets to reap its killed children before it is killed itself. */
+const KILL_REAP_MS = 300;
 
 export class ShellSession {
   private readonly term: pty.IPty;
@@ -336,17 +338,20 @@ export class ShellSession {
     timer.unref();
   }
 
-  /** End the shell and everything it started. */
+  /**
+   * End the shell and everything it started. Children go first and the PTY's own process
+   * last, after it had a moment to reap them: in a lab the PTY's process is unshare, and if it
+   * died first, the lab's init would be left a zombie for this machine's init to reap.
+   */
   kill(): void {
     if (this.state === 'exited') return;
-    // Everything on this terminal, children first. In a lab, killing the PTY's process is
-    // enough (the lab's PID 1 dies with it, and the kernel ends the namespace); on the host,
-    // processes that left the process group would otherwise survive.
-    const tree = processTree(this.pid).reverse();
-    for (const pid of tree) {
+    for (const pid of processTree(this.pid).filter((p) => p !== this.pid).reverse()) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
     }
-    try { this.term.kill('SIGKILL'); } catch { /* gone already */ }
+    const last = setTimeout(() => {
+      try { this.term.kill('SIGKILL'); } catch { /* gone already */ }
+    }, KILL_REAP_MS);
+    void this.exited.then(() => clearTimeout(last));
   }
 
   /**

@@ -1,0 +1,95 @@
+/** Helpers for live tests that drive a real ShellEngine (a real lab) without Jupyter. */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { ShellEngine, type EngineOptions } from '../../src/shell/engine.js';
+import type { CellResult, RunOptions } from '../../src/shell/session.js';
+
+export interface Ran extends CellResult {
+  output: string;
+  notices: string;
+  inputRequests: { prompt: string; password: boolean }[];
+  ms: number;
+}
+
+/** Run a cell and collect everything it produced. `answers` answer input requests in order (null: cannot ask). */
+export async function runCell(engine: ShellEngine, code: string, opts: { terminal?: number; answers?: (string | null)[]; run?: RunOptions } = {}): Promise<Ran> {
+  let output = '';
+  let notices = '';
+  const inputRequests: Ran['inputRequests'] = [];
+  const answers = opts.answers ? [...opts.answers] : undefined;
+  const started = Date.now();
+  const result = await engine.run(
+    opts.terminal ?? 1,
+    code,
+    {
+      onOutput: (t) => (output += t),
+      onNotice: (t) => (notices += t),
+      requestInput: answers
+        ? async (prompt, password) => {
+            inputRequests.push({ prompt, password });
+            return answers.length ? answers.shift()! : null;
+          }
+        : undefined,
+    },
+    opts.run,
+  );
+  return { ...result, output, notices, inputRequests, ms: Date.now() - started };
+}
+
+/** A started engine, and a check at the end that nothing of its lab is left. */
+export async function startEngine(opts: EngineOptions = {}): Promise<ShellEngine> {
+  const engine = new ShellEngine({ cwd: '/tmp', ...opts });
+  await engine.start();
+  return engine;
+}
+
+/** PID namespace of the lab (to look for survivors after shutdown). */
+export function labNamespace(engine: ShellEngine): string | null {
+  const init = engine.initPid;
+  if (init === null) return null;
+  try {
+    return readlinkSync(`/proc/${init}/ns/pid`);
+  } catch {
+    return null;
+  }
+}
+
+/** Processes on this machine whose PID namespace is `ns`. */
+export function processesInNamespace(ns: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/pid`) === ns) found.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+/** Wait until `pids` have all exited (or fail after `ms`). */
+export async function assertAllGone(pids: number[], ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  let alive = pids;
+  while (Date.now() < deadline) {
+    alive = pids.filter((p) => existsSync(`/proc/${p}`) && !isZombie(p));
+    if (!alive.length) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.deepEqual(alive, [], `processes left behind: ${alive.join(', ')}`);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true; // gone meanwhile
+  }
+}
+
+/** How many proc filesystems are mounted on /proc in this machine's own mount namespace. */
+export function hostProcMounts(): number {
+  return readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => / \/proc proc /.test(l)).length;
+}
