@@ -3,7 +3,7 @@
  * status, by printing an OSC sequence from its prompt.
  *
  *   PS1 → ESC ] 6973 ; <nonce> ; P ; <exit status> ; <shell pid> BEL   ("prompt": ready for a command)
- *   PS2 → ESC ] 6973 ; <nonce> ; C BEL                                 ("continuation": needs more input)
+ *   PS2 → ESC ] 6973 ; <nonce> ; C ; <shell pid> BEL                   ("continuation": needs more input)
  *
  * Each is wrapped in \x01 … \x02 so that readline knows it takes no columns; bash strips those
  * bytes, dash prints them verbatim (the stream parser drops them next to a marker).
@@ -36,8 +36,12 @@ export function newNonce(): string {
 export function promptMarkerTemplate(nonce: string): string {
   return `\x01\x1b]${MARKER_OSC};${nonce};${MarkerKind.Prompt};$?;$$\x07\x02`;
 }
+/**
+ * `$$` is expanded by the shell when it shows the prompt; a program that prints the variable
+ * (`env`, `printf %s "$PS2"`) prints a literal `$$`, which the parser does not take as a marker.
+ */
 export function continuationMarker(nonce: string): string {
-  return `\x01\x1b]${MARKER_OSC};${nonce};${MarkerKind.Continuation}\x07\x02`;
+  return `\x01\x1b]${MARKER_OSC};${nonce};${MarkerKind.Continuation};$$\x07\x02`;
 }
 
 /** Environment variables that make bash (outer and nested) and sh print the markers. */
@@ -61,5 +65,5 @@ export function armingLine(nonce: string): string {
   // in bash, dash and busybox sh alike (dash has no $'...'). '$?;$$' stays literal for PS1.
   const osc = (body: string) => `$(printf '\\001\\033]${MARKER_OSC};${nonce};${body}')`;
   const end = "$(printf '\\007\\002')";
-  return ` NSLAB_PS1="${osc('P;')}"'$?;$$'"${end}"; PS1="$NSLAB_PS1"; PS2="${osc('C')}${end}"; PROMPT_COMMAND='PS1=$NSLAB_PS1'; export NSLAB_PS1 PS1 PS2 PROMPT_COMMAND`;
+  return ` NSLAB_PS1="${osc('P;')}"'$?;$$'"${end}"; PS1="$NSLAB_PS1"; PS2="${osc('C;')}"'$$'"${end}"; PROMPT_COMMAND='PS1=$NSLAB_PS1'; export NSLAB_PS1 PS1 PS2 PROMPT_COMMAND; bind 'set enable-bracketed-paste off' 2>/dev/null`;
 }
