@@ -100,8 +100,9 @@ function shExec(setup: string, command: string[]): Command {
  */
 export function firstTerminalCommand(mode: LabMode, shell: string[]): Command {
   if (mode === 'host') return shExec('stty -echo 2>/dev/null', shell);
-  // Inside: hostname through /proc (a shell builtin write, so no extra PID is used), then tini.
-  const inner = ['/bin/sh', '-c', 'echo lab > /proc/sys/kernel/hostname; exec "$@"', 'sh', 'tini', '--', ...shell];
+  // Inside: the hostname through /proc (a shell builtin write, so the learner's bash is PID 2
+  // as in the article's container); a rootless lab may not write there, so `hostname` then.
+  const inner = ['/bin/sh', '-c', '{ echo lab > /proc/sys/kernel/hostname; } 2>/dev/null || hostname lab; exec "$@"', 'sh', 'tini', '--', ...shell];
   return shExec('stty -echo 2>/dev/null', ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', ...unshareArgs(mode), '--', ...inner]);
 }
 

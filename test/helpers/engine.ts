@@ -54,13 +54,18 @@ export function labNamespace(engine: ShellEngine): string | null {
   }
 }
 
-/** Processes on this machine whose PID namespace is `ns`. */
+/**
+ * Processes on this machine in namespace `ns` (a `/proc/PID/ns/KIND` link text), zombies not
+ * counted: a killed lab init whose parent died first is reaped by this machine's init, in its
+ * own time.
+ */
 export function processesInNamespace(ns: string): number[] {
+  const kind = ns.slice(0, ns.indexOf(':'));
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readlinkSync(`/proc/${entry}/ns/pid`) === ns) found.push(Number(entry));
+      if (readlinkSync(`/proc/${entry}/ns/${kind}`) === ns && !isZombie(Number(entry))) found.push(Number(entry));
     } catch {
       /* gone */
     }
