@@ -1,0 +1,383 @@
+/**
+ * `nslab handouts` and `nslab rerun`: run the tutorial notebooks for real, from a fresh kernel
+ * each time, through Debian's nbclient / nbconvert (`/usr/bin/python3`, `/usr/bin/jupyter`).
+ *
+ * - handouts: execute every `notebooks/*.ipynb`, check the run (no unexpected error, no failed
+ *   cell expectation, no stale `raises-exception` tag), write an HTML handout of it, and
+ *   optionally write the executed notebook back so that the committed notebook holds a real run.
+ * - rerun: execute every notebook N times and compare each run's outputs with the committed
+ *   ones after normalising what legitimately varies (src/cli/normalize.ts).
+ *
+ * Execution itself is `scripts/execute_notebook.py` (nbclient, errors not allowed, per-cell
+ * timeout); this module only drives it and judges its results.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { comparableOutputs, joinSource, unifiedDiff } from './normalize.js';
+import type { NbOutput, NormalizeOptions } from './normalize.js';
+
+/** Debian's interpreter: the one with nbclient and nbformat (not the `python3` first on PATH). */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+/** Debian's jupyter, for `jupyter nbconvert`. */
+export const SYSTEM_JUPYTER = '/usr/bin/jupyter';
+/** Environment variable naming a folder that holds `kernels/nslab/kernel.json`. */
+export const KERNELSPEC_DIR_ENV = 'NSLAB_KERNELSPEC_DIR';
+
+export interface CommonOptions {
+  notebooksDir: string;
+  /** Only these notebooks (file names, with or without `.ipynb`); all when absent or empty. */
+  notebooks?: string[];
+  /** Per-cell timeout in seconds (nbclient's), default 60. */
+  cellTimeout?: number;
+  /** A folder with `kernels/<name>/kernel.json`, put first on JUPYTER_PATH; default $NSLAB_KERNELSPEC_DIR. */
+  kernelspecDir?: string;
+  /** Where progress lines go; default stdout. */
+  log?: (line: string) => void;
+}
+
+export interface HandoutsOptions extends CommonOptions {
+  /** Where the HTML handouts go (created if needed). */
+  outDir: string;
+  /** Write each executed notebook back over its source in notebooksDir. */
+  updateNotebooks: boolean;
+}
+
+export interface RerunOptions extends CommonOptions, NormalizeOptions {
+  /** How many runs of each notebook, each from a fresh kernel (default 3). */
+  runs: number;
+  /** A run that takes longer than this many seconds fails (default 60). */
+  maxSeconds?: number;
+}
+
+/** The parts of an nbformat-4 notebook this module reads. */
+export interface Notebook {
+  cells: NbCell[];
+  metadata: { kernelspec?: { name?: string }; [k: string]: unknown };
+  [k: string]: unknown;
+}
+export interface NbCell {
+  cell_type: string;
+  id?: string;
+  source: string | string[];
+  metadata: { tags?: string[]; [k: string]: unknown };
+  outputs?: NbOutput[];
+  execution_count?: number | null;
+}
+
+/** What scripts/execute_notebook.py reports. */
+export interface ExecutionReport {
+  cells: { index: number; status: string; ename: string | null; evalue: string | null }[];
+  failure: null | {
+    kind: 'error' | 'timeout' | 'dead-kernel' | 'startup';
+    index: number | null;
+    ename: string;
+    evalue: string;
+    message: string;
+  };
+}
+
+/** `cell 12 (id kill-fails): kill "$(pgrep -x sleep)"` — 1-based over all cells, first line that is not a cell option. */
+export function cellLabel(nb: Notebook, index: number): string {
+  const cell = nb.cells[index];
+  if (!cell) return `cell ${index + 1}`;
+  const lines = joinSource(cell.source).split('\n');
+  const first = lines.find((l) => l.trim() !== '' && !l.startsWith('#|')) ?? lines[0] ?? '';
+  const id = cell.id ? ` (id ${cell.id})` : '';
+  return `cell ${index + 1}${id}: ${first.length > 80 ? first.slice(0, 77) + '...' : first}`;
+}
+
+function isTagged(cell: NbCell, tag: string): boolean {
+  return Array.isArray(cell.metadata?.tags) && cell.metadata.tags.includes(tag);
+}
+
+/**
+ * Judge an executed notebook (pure). Returns the problems found, each naming its cell:
+ * the run stopped (an error in a cell not tagged `raises-exception`, a timeout, a dead kernel,
+ * no kernel); a cell expectation failed (`ExpectationFailed`, also in a `raises-exception`
+ * cell); a `raises-exception` cell that ran and did not fail (a stale tag).
+ */
+export function checkExecuted(nb: Notebook, report: ExecutionReport): string[] {
+  const problems: string[] = [];
+  const f = report.failure;
+  if (f) {
+    const where = f.index === null ? 'before the first cell' : cellLabel(nb, f.index);
+    if (f.kind === 'startup') {
+      const hint = f.ename === 'NoSuchKernel'
+        ? ` (install it with \`npm run install-kernel\`, or set ${KERNELSPEC_DIR_ENV} to a folder holding kernels/<name>/kernel.json)`
+        : '';
+      problems.push(`the kernel did not start: ${f.ename}: ${f.evalue}${hint}`);
+    } else if (f.kind === 'timeout') {
+      problems.push(`${where}: timed out (${f.evalue})`);
+    } else if (f.kind === 'dead-kernel') {
+      problems.push(`${where}: the kernel died`);
+    } else if (f.ename !== 'ExpectationFailed') {
+      // (An ExpectationFailed is reported below, from the cell's output, with its full text.)
+      problems.push(`${where}: unexpected error ${f.ename}: ${firstLine(f.evalue)}`);
+    }
+  }
+  const statusOf = new Map(report.cells.map((c) => [c.index, c]));
+  nb.cells.forEach((cell, index) => {
+    if (cell.cell_type !== 'code') return;
+    for (const out of cell.outputs ?? []) {
+      if (out.output_type === 'error' && out.ename === 'ExpectationFailed') {
+        problems.push(`${cellLabel(nb, index)}: expectation failed: ${indentRest(out.evalue ?? '')}`);
+      }
+    }
+    const ran = statusOf.get(index);
+    if (isTagged(cell, 'raises-exception') && ran && ran.status === 'ok') {
+      problems.push(`${cellLabel(nb, index)}: tagged raises-exception but did not fail (a stale tag, or the step no longer shows what the text says)`);
+    }
+    if (!isTagged(cell, 'raises-exception') && ran && ran.status !== 'ok' && ran.ename !== 'ExpectationFailed' && !(f && f.index === index)) {
+      problems.push(`${cellLabel(nb, index)}: unexpected error ${ran.ename}: ${firstLine(ran.evalue ?? '')}`);
+    }
+  });
+  return problems;
+}
+
+/** Continuation lines of a multi-line message, indented under the problem's first line. */
+function indentRest(s: string): string {
+  return s.trimEnd().split('\n').join('\n      ');
+}
+
+function firstLine(s: string): string {
+  const line = s.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 200 ? line.slice(0, 197) + '...' : line;
+}
+
+/** The repository root: the folder that holds scripts/execute_notebook.py, found upwards from this module. */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'scripts', 'execute_notebook.py'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find scripts/execute_notebook.py above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+/** The environment for Jupyter children: the kernelspec folder first on JUPYTER_PATH. */
+export function jupyterEnv(kernelspecDir: string | undefined, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env = { ...base };
+  const dir = kernelspecDir ?? base[KERNELSPEC_DIR_ENV];
+  if (dir) env.JUPYTER_PATH = [path.resolve(dir), ...(base.JUPYTER_PATH ? [base.JUPYTER_PATH] : [])].join(path.delimiter);
+  // ipykernel's debugger chatter ("frozen modules") is noise in our error reports.
+  env.PYDEVD_DISABLE_FILE_VALIDATION ??= '1';
+  return env;
+}
+
+interface ProcResult { code: number | null; stdout: string; stderr: string }
+
+function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProcResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${Math.round(timeoutMs / 1000)} s)\n`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+function tail(s: string, lines = 15): string {
+  const all = s.trimEnd().split('\n');
+  return all.slice(-lines).map((l) => '    ' + l).join('\n');
+}
+
+interface Execution {
+  /** The executed notebook's path (in a temp folder), or null if no kernel ran. */
+  executedPath: string | null;
+  nb: Notebook | null;
+  report: ExecutionReport;
+  seconds: number;
+  stderr: string;
+}
+
+/** Execute one notebook from a fresh kernel into `workDir` (same file name). */
+async function executeNotebook(source: string, workDir: string, opts: CommonOptions): Promise<Execution> {
+  const name = path.basename(source);
+  const executedPath = path.join(workDir, name);
+  const reportPath = path.join(workDir, name + '.report.json');
+  const timeout = opts.cellTimeout ?? 60;
+  const script = path.join(repoRoot(), 'scripts', 'execute_notebook.py');
+  const started = process.hrtime.bigint();
+  const res = await runProcess(SYSTEM_PYTHON, [script, source, executedPath, '--report', reportPath,
+    '--timeout', String(timeout), '--cwd', path.dirname(path.resolve(source))],
+  jupyterEnv(opts.kernelspecDir), 20 * 60 * 1000);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  let report: ExecutionReport;
+  try {
+    report = JSON.parse(await readFile(reportPath, 'utf8')) as ExecutionReport;
+  } catch {
+    report = { cells: [], failure: { kind: 'startup', index: null, ename: 'ExecutionFailed',
+      evalue: `${SYSTEM_PYTHON} ${path.relative(process.cwd(), script)} exited with ${res.code} and no report`, message: res.stderr } };
+  }
+  const nb = existsSync(executedPath) ? (JSON.parse(await readFile(executedPath, 'utf8')) as Notebook) : null;
+  return { executedPath: nb ? executedPath : null, nb, report, seconds, stderr: res.stderr };
+}
+
+/** The notebooks to run: `*.ipynb` directly in the folder, sorted, optionally filtered. */
+async function listNotebooks(opts: CommonOptions): Promise<string[]> {
+  const names = (await readdir(opts.notebooksDir)).filter((f) => f.endsWith('.ipynb') && !f.startsWith('.')).sort();
+  const wanted = (opts.notebooks ?? []).map((n) => (n.endsWith('.ipynb') ? path.basename(n) : path.basename(n) + '.ipynb'));
+  const chosen = wanted.length ? names.filter((n) => wanted.includes(n)) : names;
+  for (const w of wanted) if (!names.includes(w)) throw new Error(`no notebook ${w} in ${opts.notebooksDir}`);
+  return chosen.map((n) => path.join(opts.notebooksDir, n));
+}
+
+/** Problems of an execution, or [] when it is clean. */
+function judge(exec: Execution, source: Notebook): string[] {
+  const problems = checkExecuted(exec.nb ?? source, exec.report);
+  if (problems.length && exec.report.failure && exec.report.failure.kind !== 'error' && exec.stderr.trim()) {
+    problems.push('nbclient said:\n' + tail(exec.stderr));
+  }
+  return problems;
+}
+
+/** A path relative to the working directory when it is inside it, else absolute. */
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(p);
+}
+
+function fmtSeconds(s: number): string {
+  return `${s.toFixed(1)} s`;
+}
+
+/**
+ * Execute every notebook from a fresh kernel, check it, write its HTML handout into outDir,
+ * and with updateNotebooks write the executed notebook back. Returns the process exit code.
+ */
+export async function handouts(opts: HandoutsOptions): Promise<number> {
+  const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const notebooks = await listNotebooks(opts);
+  if (notebooks.length === 0) {
+    log(`handouts: no notebooks in ${opts.notebooksDir}`);
+    return 1;
+  }
+  await mkdir(opts.outDir, { recursive: true });
+  const work = await mkdtemp(path.join(tmpdir(), 'nslab-handouts-'));
+  let failed = 0;
+  try {
+    for (const file of notebooks) {
+      const rel = displayPath(file);
+      const source = JSON.parse(await readFile(file, 'utf8')) as Notebook;
+      log(`handouts: ${rel}: executing with a fresh ${source.metadata.kernelspec?.name ?? '?'} kernel...`);
+      const exec = await executeNotebook(file, work, opts);
+      const problems = judge(exec, source);
+      if (problems.length || !exec.executedPath) {
+        failed++;
+        log(`handouts: ${rel}: FAILED after ${fmtSeconds(exec.seconds)}`);
+        for (const p of problems) log(`  ${p}`);
+        continue;
+      }
+      const cells = exec.report.cells.length;
+      const expected = exec.report.cells.filter((c) => c.status !== 'ok').length;
+      log(`handouts: ${rel}: ${cells} cells ran in ${fmtSeconds(exec.seconds)}, ${expected} failed as tagged; checks passed`);
+      const html = path.join(opts.outDir, path.basename(file, '.ipynb') + '.html');
+      const conv = await runProcess(SYSTEM_JUPYTER, ['nbconvert', '--to', 'html', '--output-dir', path.resolve(opts.outDir),
+        '--output', path.basename(html, '.html'), exec.executedPath], jupyterEnv(opts.kernelspecDir), 5 * 60 * 1000);
+      if (conv.code !== 0 || !existsSync(html)) {
+        failed++;
+        log(`handouts: ${rel}: nbconvert --to html FAILED (exit ${conv.code}):\n${tail(conv.stderr)}`);
+        continue;
+      }
+      log(`handouts: ${rel} -> ${displayPath(html)}`);
+      if (opts.updateNotebooks) {
+        await writeFile(file, await readFile(exec.executedPath, 'utf8'));
+        log(`handouts: ${rel}: outputs of this run written back to the notebook`);
+      }
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  log(failed ? `handouts: ${failed} of ${notebooks.length} notebooks FAILED` : `handouts: ${notebooks.length} notebooks OK`);
+  return failed ? 1 : 0;
+}
+
+/** The code cells' outputs of a notebook, as comparable texts (index → text). */
+function comparableCells(nb: Notebook, opts: NormalizeOptions): Map<number, string> {
+  const m = new Map<number, string>();
+  nb.cells.forEach((c, i) => { if (c.cell_type === 'code') m.set(i, comparableOutputs(c.outputs ?? [], opts)); });
+  return m;
+}
+
+/**
+ * Compare an executed notebook's outputs with the committed one's, cell by cell, after
+ * normalisation. Returns one unified diff per differing cell ([] when all match).
+ */
+export function compareRuns(committed: Notebook, run: Notebook, labels: { notebook: string; run: string }, opts: NormalizeOptions = {}): string[] {
+  const diffs: string[] = [];
+  if (committed.cells.length !== run.cells.length) {
+    return [`${labels.notebook}: ${committed.cells.length} cells committed, ${run.cells.length} in ${labels.run}`];
+  }
+  const a = comparableCells(committed, opts);
+  const b = comparableCells(run, opts);
+  for (const [index, text] of a) {
+    const d = unifiedDiff(text, b.get(index) ?? '', {
+      a: `${labels.notebook} ${cellLabel(committed, index)} (committed)`,
+      b: `${labels.notebook} ${cellLabel(committed, index)} (${labels.run})`,
+    });
+    if (d) diffs.push(d);
+  }
+  return diffs;
+}
+
+/**
+ * Run every notebook `runs` times, each from a fresh kernel, and compare each run with the
+ * committed outputs. Reports each run's wall time. Returns the process exit code.
+ */
+export async function rerun(opts: RerunOptions): Promise<number> {
+  const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const runs = opts.runs > 0 ? opts.runs : 3;
+  const maxSeconds = opts.maxSeconds ?? 60;
+  const notebooks = await listNotebooks(opts);
+  if (notebooks.length === 0) {
+    log(`rerun: no notebooks in ${opts.notebooksDir}`);
+    return 1;
+  }
+  const work = await mkdtemp(path.join(tmpdir(), 'nslab-rerun-'));
+  let failedRuns = 0;
+  try {
+    for (const file of notebooks) {
+      const rel = displayPath(file);
+      const committed = JSON.parse(await readFile(file, 'utf8')) as Notebook;
+      const executed = committed.cells.some((c) => c.cell_type === 'code' && typeof c.execution_count === 'number');
+      if (!executed) {
+        log(`rerun: ${rel}: has no committed outputs to compare with; run \`npm run handouts\` first (it writes each run's outputs back into the notebook)`);
+        failedRuns += runs;
+        continue;
+      }
+      for (let r = 1; r <= runs; r++) {
+        const dir = path.join(work, `${path.basename(file, '.ipynb')}-run${r}`);
+        await mkdir(dir);
+        const exec = await executeNotebook(file, dir, opts);
+        const problems = judge(exec, committed);
+        if (!problems.length && exec.seconds > maxSeconds) problems.push(`took ${fmtSeconds(exec.seconds)}, over the limit of ${maxSeconds} s`);
+        const diffs = exec.nb && !exec.report.failure ? compareRuns(committed, exec.nb, { notebook: rel, run: `run ${r}` }, opts) : [];
+        if (problems.length || diffs.length) {
+          failedRuns++;
+          const what = [problems.length ? `${problems.length} problem(s)` : '', diffs.length ? `${diffs.length} cell(s) differ` : ''].filter(Boolean).join(', ');
+          log(`rerun: ${rel}: run ${r}/${runs}: ${fmtSeconds(exec.seconds)}, FAILED: ${what}`);
+          for (const p of problems) log(`  ${p}`);
+          for (const d of diffs) log(d.trimEnd().split('\n').map((l) => '  ' + l).join('\n'));
+        } else {
+          log(`rerun: ${rel}: run ${r}/${runs}: ${fmtSeconds(exec.seconds)}, same as committed`);
+        }
+      }
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const total = notebooks.length * runs;
+  log(failedRuns ? `rerun: ${failedRuns} of ${total} runs FAILED` : `rerun: ${total} runs of ${notebooks.length} notebooks, all the same as committed`);
+  return failedRuns ? 1 : 0;
+}

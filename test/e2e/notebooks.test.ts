@@ -1,0 +1,178 @@
+/**
+ * The tutorial notebooks rerun identically (issue 5), and the handouts/rerun tooling judges
+ * runs correctly. Needs Debian's /usr/bin/python3 with nbclient and nbconvert. The tutorial
+ * reruns use this checkout's kernel (its kernelspec installed into a throwaway prefix) and
+ * compare with the outputs committed in notebooks/ (written by `npm run handouts`). The
+ * tooling tests use Debian's python3 kernel (python3-ipykernel) on notebooks made here.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { handouts, jupyterEnv, rerun } from '../../src/cli/handouts.js';
+import { installKernelspec } from '../../src/cli/install.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The repository root (this file runs from dist/test/e2e). */
+const root = [path.resolve(here, '../../..'), path.resolve(here, '../..')].find((d) => existsSync(path.join(d, 'package.json')))!;
+const notebooksDir = path.join(root, 'notebooks');
+
+/** The resource folder of a kernelspec as Jupyter finds it, or null. */
+function findKernelspec(name: string, kernelspecDir?: string): string | null {
+  const r = spawnSync('/usr/bin/python3', ['-c',
+    'import sys\nfrom jupyter_client.kernelspec import KernelSpecManager\n'
+    + 'try: print(KernelSpecManager().get_kernel_spec(sys.argv[1]).resource_dir)\nexcept Exception: sys.exit(1)', name],
+  { env: jupyterEnv(kernelspecDir), encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function collect(): { log: (l: string) => void; lines: string[]; text: () => string } {
+  const lines: string[] = [];
+  return { log: (l) => { lines.push(l); }, lines, text: () => lines.join('\n') };
+}
+
+describe('notebooks: the tutorial reruns the same, three times @slow', function () {
+  this.timeout(10 * 60 * 1000);
+  let prefix: string;
+
+  // The kernelspec of this checkout, in a throwaway prefix (the user's own install is not used).
+  before(async () => {
+    prefix = await mkdtemp(path.join(tmpdir(), 'nslab-spec-'));
+    installKernelspec({ prefix });
+  });
+  after(async () => { await rm(prefix, { recursive: true, force: true }); });
+
+  it('every notebook in notebooks/ matches its committed outputs on 3 fresh runs, each under a minute', async () => {
+    const kernelspecDir = path.join(prefix, 'share', 'jupyter');
+    assert.ok(findKernelspec('nslab', kernelspecDir), `no nslab kernelspec in ${kernelspecDir}`);
+    const out = collect();
+    const code = await rerun({ notebooksDir, runs: 3, kernelspecDir, log: out.log });
+    assert.equal(code, 0, out.text());
+    assert.match(out.text(), /run 3\/3: [\d.]+ s, same as committed/);
+  });
+});
+
+/** Write a python3-kernel notebook whose code cells are `cells` ([source, tags?]). */
+async function pyNotebook(dir: string, name: string, cells: [string, string[]?][]): Promise<string> {
+  const nb = {
+    nbformat: 4, nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    cells: [
+      { cell_type: 'markdown', id: 'intro', metadata: {}, source: '# テスト' },
+      ...cells.map(([source, tags], i) => ({
+        cell_type: 'code', id: `c${i + 1}`, metadata: tags ? { tags } : {}, source, outputs: [], execution_count: null,
+      })),
+    ],
+  };
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, name);
+  await writeFile(file, JSON.stringify(nb, null, 1) + '\n');
+  return file;
+}
+
+describe('notebooks: handouts and rerun judge runs (python3 kernel) @slow', function () {
+  this.timeout(2 * 60 * 1000);
+  let work: string;
+
+  before(function () {
+    if (!findKernelspec('python3')) throw new Error('Debian\'s python3 kernel is needed: apt-get install python3-ipykernel');
+  });
+  beforeEach(async () => { work = await mkdtemp(path.join(tmpdir(), 'nslab-nbtest-')); });
+  afterEach(async () => { await rm(work, { recursive: true, force: true }); });
+
+  it('handouts: executes, writes HTML, writes outputs back; rerun then finds the runs the same', async () => {
+    const nbDir = path.join(work, 'nb');
+    const file = await pyNotebook(nbDir, 'good.ipynb', [
+      ['import os, datetime\nprint(f"pid {os.getpid()} at {datetime.datetime.now():%H:%M:%S}")'],
+      ['print("日本語の出力")'],
+      ['raise ValueError("expected")', ['raises-exception']],
+    ]);
+    const out = collect();
+    assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: true, log: out.log }), 0, out.text());
+    const html = await readFile(path.join(work, 'html', 'good.html'), 'utf8');
+    assert.match(html, /日本語の出力/);
+    const nb = JSON.parse(await readFile(file, 'utf8'));
+    assert.equal([nb.cells[2].outputs[0].text].flat().join(''), '日本語の出力\n');
+    assert.equal(nb.cells[3].outputs[0].ename, 'ValueError');
+    assert.match(out.text(), /3 cells ran in [\d.]+ s, 1 failed as tagged; checks passed/);
+
+    const again = collect();
+    assert.equal(await rerun({ notebooksDir: nbDir, runs: 2, log: again.log }), 0, again.text());
+    assert.match(again.text(), /run 2\/2: [\d.]+ s, same as committed/);
+  });
+
+  it('rerun: a different output fails with a diff naming the notebook and the cell', async () => {
+    const nbDir = path.join(work, 'nb');
+    await pyNotebook(nbDir, 'random.ipynb', [['print("stable")'], ['import uuid\nprint(uuid.uuid4())']]);
+    assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: true, log: () => {} }), 0);
+    const out = collect();
+    assert.equal(await rerun({ notebooksDir: nbDir, runs: 1, log: out.log }), 1);
+    const text = out.text();
+    assert.match(text, /run 1\/1: [\d.]+ s, FAILED: 1 cell\(s\) differ/);
+    assert.match(text, /--- nb\S*random\.ipynb cell 3 \(id c2\): import uuid \(committed\)|--- .*random\.ipynb cell 3 \(id c2\): import uuid \(committed\)/);
+    assert.match(text, /\+\+\+ .*random\.ipynb cell 3 \(id c2\): import uuid \(run 1\)/);
+    assert.match(text, /^ {2}-[0-9a-f-]{36}$/m);
+    assert.match(text, /^ {2}\+[0-9a-f-]{36}$/m);
+  });
+
+  it('rerun: a notebook never executed is reported, not passed', async () => {
+    const nbDir = path.join(work, 'nb');
+    await pyNotebook(nbDir, 'fresh.ipynb', [['print(1)']]);
+    const out = collect();
+    assert.equal(await rerun({ notebooksDir: nbDir, runs: 1, log: out.log }), 1);
+    assert.match(out.text(), /has no committed outputs/);
+  });
+
+  it('handouts: an ExpectationFailed is fatal even in a raises-exception cell, and names the cell', async () => {
+    const nbDir = path.join(work, 'nb');
+    await pyNotebook(nbDir, 'expect.ipynb', [
+      ['class ExpectationFailed(Exception): pass'],
+      ['raise ExpectationFailed("expected output to contain: No such process")', ['raises-exception']],
+    ]);
+    const out = collect();
+    assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: true, log: out.log }), 1);
+    assert.match(out.text(), /cell 3 \(id c2\): raise ExpectationFailed.*: expectation failed: expected output to contain: No such process/);
+    assert.ok(!existsSync(path.join(work, 'html', 'expect.html')), 'no handout for a failed run');
+    const nb = JSON.parse(await readFile(path.join(nbDir, 'expect.ipynb'), 'utf8'));
+    assert.equal(nb.cells[1].execution_count, null, 'a failed run is not written back');
+  });
+
+  it('handouts: a raises-exception cell that did not fail is a stale tag', async () => {
+    const nbDir = path.join(work, 'nb');
+    await pyNotebook(nbDir, 'stale.ipynb', [['print("fine")', ['raises-exception']]]);
+    const out = collect();
+    assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: false, log: out.log }), 1);
+    assert.match(out.text(), /cell 2 \(id c1\): print\("fine"\): tagged raises-exception but did not fail/);
+  });
+
+  it('handouts: an untagged error stops the run with the cell named; later cells do not run', async () => {
+    const nbDir = path.join(work, 'nb');
+    await pyNotebook(nbDir, 'error.ipynb', [['print(1)'], ['1/0'], ['print("never")']]);
+    const out = collect();
+    assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: false, log: out.log }), 1);
+    assert.match(out.text(), /cell 3 \(id c2\): 1\/0: unexpected error ZeroDivisionError: division by zero/);
+    assert.doesNotMatch(out.text(), /never/);
+  });
+
+  it('handouts: a cell over the timeout fails with the cell named', async () => {
+    const nbDir = path.join(work, 'nb');
+    await pyNotebook(nbDir, 'slow.ipynb', [['import time\ntime.sleep(30)']]);
+    const out = collect();
+    assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: false, cellTimeout: 2, log: out.log }), 1);
+    assert.match(out.text(), /cell 2 \(id c1\): import time: timed out \(no result after 2 s\)/);
+  });
+
+  it('handouts: an unknown kernel is reported with how to install it', async () => {
+    const nbDir = path.join(work, 'nb');
+    const file = await pyNotebook(nbDir, 'nokernel.ipynb', [['print(1)']]);
+    const nb = JSON.parse(await readFile(file, 'utf8'));
+    nb.metadata.kernelspec.name = 'no-such-kernel-here';
+    await writeFile(file, JSON.stringify(nb));
+    const out = collect();
+    assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: false, log: out.log }), 1);
+    assert.match(out.text(), /the kernel did not start: NoSuchKernel: .*npm run install-kernel/);
+  });
+});
