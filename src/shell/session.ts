@@ -143,10 +143,7 @@ export class ShellSession {
   static async start(opts: SessionOptions): Promise<ShellSession> {
     const s = new ShellSession(opts);
     const timeout = opts.startTimeoutMs ?? 15000;
-    const first = await Promise.race([
-      s.nextEvent(),
-      new Promise<null>((r) => setTimeout(() => r(null), timeout)),
-    ]);
+    const first = await s.nextEvent(timeout);
     if (first?.kind === 'prompt') {
       s.state = 'prompt';
       s.lastPromptPid = first.shellPid;
