@@ -7,21 +7,30 @@
 export interface OutputLimits {
   /** Longest time text waits before it is handed on (ms). */
   coalesceMs: number;
+  /**
+   * Longest time an unfinished last line (no newline yet) is held back (ms). A program that
+   * then waits for input showed it as its prompt: it becomes the input request's prompt
+   * instead of output, so frontends do not show it twice.
+   */
+  partialLineMs: number;
   /** Text handed on at once when this much has gathered (characters). */
   chunkChars: number;
   /** Characters of output a cell may produce; past it output is dropped with one notice. */
   capChars: number;
 }
 
-export const DEFAULT_LIMITS: OutputLimits = { coalesceMs: 20, chunkChars: 256 * 1024, capChars: 10 * 1024 * 1024 };
+export const DEFAULT_LIMITS: OutputLimits = { coalesceMs: 20, partialLineMs: 150, chunkChars: 256 * 1024, capChars: 10 * 1024 * 1024 };
 
 export class OutputCoalescer {
-  private pending: string[] = [];
-  private pendingChars = 0;
+  /** Complete lines waiting to be handed on. */
+  private lines = '';
+  /** The unfinished last line, and since when it waits. */
+  private partial = '';
+  private partialSince = 0;
   private timer: NodeJS.Timeout | null = null;
   private total = 0;
   private capped = false;
-  /** The text after the last newline seen (what a program shows as its prompt). */
+  /** The text after the last newline seen, handed on or not (what a program shows as its prompt). */
   tail = '';
 
   constructor(
@@ -29,8 +38,6 @@ export class OutputCoalescer {
     private readonly onCap: (capChars: number) => void,
     private readonly limits: OutputLimits = DEFAULT_LIMITS,
   ) {}
-
-  get droppedAny(): boolean { return this.capped; }
 
   write(text: string): void {
     if (!text) return;
@@ -43,30 +50,56 @@ export class OutputCoalescer {
       this.capped = true;
     }
     this.total += text.length;
-    if (text) {
-      this.pending.push(text);
-      this.pendingChars += text.length;
+    const cut = text.lastIndexOf('\n');
+    if (cut >= 0) {
+      this.lines += this.partial + text.slice(0, cut + 1);
+      this.partial = text.slice(cut + 1);
+      this.partialSince = Date.now();
+    } else {
+      if (!this.partial) this.partialSince = Date.now();
+      this.partial += text;
     }
     if (this.capped) {
       this.flush();
       this.onCap(this.limits.capChars);
-    } else if (this.pendingChars >= this.limits.chunkChars) {
+    } else if (this.lines.length + this.partial.length >= this.limits.chunkChars) {
       this.flush();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.limits.coalesceMs);
+    } else {
+      this.schedule(this.limits.coalesceMs);
     }
   }
 
+  /** Hand on everything gathered, the unfinished line included. */
   flush(): void {
-    if (this.timer) {
+    this.handOn(true);
+  }
+
+  /**
+   * Take back the unfinished last line if it was not handed on yet (a program waiting for
+   * input showed it as its prompt). Empty when there is none or it was shown already.
+   */
+  takeUnfinishedLine(): string {
+    const text = this.partial;
+    this.partial = '';
+    return text;
+  }
+
+  private schedule(ms: number): void {
+    if (!this.timer) this.timer = setTimeout(() => { this.timer = null; this.handOn(false); }, ms);
+  }
+
+  private handOn(everything: boolean): void {
+    if (this.timer && everything) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (!this.pending.length) return;
-    const text = this.pending.join('');
-    this.pending = [];
-    this.pendingChars = 0;
-    this.deliver(text);
+    const heldFor = Date.now() - this.partialSince;
+    const withPartial = everything || heldFor >= this.limits.partialLineMs;
+    const text = this.lines + (withPartial ? this.partial : '');
+    this.lines = '';
+    if (withPartial) this.partial = '';
+    else if (this.partial) this.schedule(this.limits.partialLineMs - heldFor);
+    if (text) this.deliver(text);
   }
 }
 

@@ -144,7 +144,6 @@ export function pidNamespace(pid: number): string | null {
 export interface TerminalModes {
   /** Canonical (line-by-line) input: `read`, `cat`, password prompts. Off for line editors. */
   canonical: boolean;
-  echo: boolean;
 }
 
 /**
@@ -156,7 +155,7 @@ export function terminalModes(ttyPath: string): Promise<TerminalModes | null> {
     execFile('stty', ['-a', '-F', ttyPath], { timeout: 2000 }, (err, stdout) => {
       if (err) return resolve(null);
       const flags = new Set(stdout.split(/[\s;]+/));
-      resolve({ canonical: flags.has('icanon'), echo: flags.has('echo') });
+      resolve({ canonical: flags.has('icanon') });
     });
   });
 }

@@ -300,13 +300,16 @@ export class ShellSession {
       }
       return 'untracked';
     }
-    // A program reading lines: `read`, `cat`, a password prompt.
+    // A program reading lines: `read`, `cat`, a password prompt. Its unfinished last line is
+    // its prompt: asked with the input request (frontends show it beside the input box and,
+    // after the answer, with it), not also as output.
+    const prompt = io.requestInput && !this.interruptRequested ? out.takeUnfinishedLine() : '';
     out.flush();
-    const prompt = out.tail;
-    const password = PASSWORD_PROMPT.test(prompt) || (modes !== null && !modes.echo && /:\s*$/.test(prompt) && PASSWORD_PROMPT.test(prompt));
+    const password = PASSWORD_PROMPT.test(prompt || out.tail);
     const answer = io.requestInput && !this.interruptRequested ? await io.requestInput(prompt, password) : null;
     if (this.interruptRequested) return 'answered'; // ^C was typed meanwhile; the prompt follows
     if (answer === null) {
+      if (prompt) out.write(prompt);
       io.onNotice(`nslab: \`${w.comm}\` waited for terminal input, but this frontend cannot send any (stdin is not enabled); it got end-of-file.\n`);
       this.type('\x04');
     } else {
