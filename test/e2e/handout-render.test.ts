@@ -1,0 +1,294 @@
+/**
+ * Issue 5, "Handouts": what a reader of an HTML handout really sees. A fresh handout is made by
+ * the project's own command (`nslab handouts --no-update --out TMP`, which installs its own
+ * temporary kernelspec), opened from disk in headless Chromium (Debian's /usr/bin/chromium via
+ * playwright-core) and checked as rendered: the title and headings, one rendered cell per
+ * notebook cell with the outputs of the run, the outputs the notebook's own `#| expect-…` options
+ * promise, no replacement glyphs or escape/marker junk, Japanese drawn with a CJK font, and
+ * screenshots that are not blank. A small extra notebook with SGR colours goes through
+ * `jupyter nbconvert --to html --execute` with this checkout's kernel, to see colours as colours.
+ *
+ * Needs Debian's chromium, fonts-noto-cjk, jupyter-nbconvert (with python3-nbclient) and a build.
+ * Screenshots go to artifacts/handout/ (gitignored).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Page } from 'playwright-core';
+import { parseCell } from '../../src/kernel/cell-options.js';
+import {
+  CHROMIUM, REPO, SYSTEM_JUPYTER, SYSTEM_PYTHON, artifactsDir, formatProcs, installTempKernelspec, launchBrowser, makeTempDir,
+  platformFonts, removeDir, requireSystemPrograms, runCommand, screenshotStats, type BrowserSession, type Proc,
+} from '../helpers/browser.js';
+
+const NOTEBOOK = join(REPO, 'notebooks', '01-pid-namespace.ipynb');
+const MAIN = join(REPO, 'dist', 'src', 'cli', 'main.js');
+
+interface NbOutput { output_type: string; name?: string; text?: string | string[]; ename?: string; evalue?: string }
+interface NbCell { cell_type: string; source: string | string[]; metadata: { tags?: string[] }; outputs?: NbOutput[] }
+interface Notebook { cells: NbCell[]; metadata: { title?: string } }
+
+const joined = (s: string | string[] | undefined): string => (Array.isArray(s) ? s.join('') : s ?? '');
+
+/** Headings of the notebook's markdown, as plain text (inline code marks and emphasis removed). */
+function markdownHeadings(nb: Notebook): string[] {
+  const out: string[] = [];
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== 'markdown') continue;
+    let fenced = false;
+    for (const line of joined(cell.source).split('\n')) {
+      if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+      const m = !fenced && /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+      if (m) out.push(m[1].replace(/`|\*\*|__/g, '').trim());
+    }
+  }
+  return out;
+}
+
+/**
+ * What nbconvert renders for a cell's outputs: consecutive stream outputs of the same name are
+ * merged (nbconvert's coalesce_streams), stdout shows as text/plain, stderr and errors as stderr.
+ */
+function expectedOutputKinds(cell: NbCell): string[] {
+  const kinds: string[] = [];
+  let last: string | null = null;
+  for (const o of cell.outputs ?? []) {
+    const key = o.output_type === 'stream' ? `stream:${o.name}` : o.output_type;
+    if (o.output_type === 'stream' && key === last) continue;
+    last = key;
+    kinds.push(o.output_type === 'stream' && o.name === 'stdout' ? 'text/plain' : 'application/vnd.jupyter.stderr');
+  }
+  return kinds;
+}
+
+/** Text a reader should never see: replacement glyphs, escape bytes, SGR or nslab marker leftovers. */
+function junkIn(text: string): string[] {
+  const found: string[] = [];
+  const probes: [string, RegExp][] = [
+    ['U+FFFD replacement glyph', /\uFFFD/],
+    ['ESC byte', /\x1b/],
+    ['C0 control byte (\\x01/\\x02/BEL)', /[\x01\x02\x07]/],
+    ['SGR leftover like [0m or [31m', /\[[0-9;]*m(?![a-z])/],
+    ['nslab prompt marker ]6973', /\]6973/],
+    ['OSC leftover like ]0;', /\]\d+;/],
+  ];
+  for (const [what, re] of probes) {
+    const m = re.exec(text);
+    if (m) found.push(`${what} at …${JSON.stringify(text.slice(Math.max(0, m.index - 40), m.index + 40))}…`);
+  }
+  return found;
+}
+
+/** Opens a handout from disk and waits until it is fully laid out (MathJax done, fonts loaded). */
+async function openHandout(session: BrowserSession, file: string): Promise<Page> {
+  const page = await session.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+  await page.evaluate(() => new Promise<void>((resolve) => {
+    const mj = (window as unknown as { MathJax?: { Hub?: { Queue(f: () => void): void } } }).MathJax;
+    if (mj?.Hub) mj.Hub.Queue(() => resolve());
+    else resolve();
+    setTimeout(resolve, 15_000); // MathJax is decoration here: never wait on it forever
+  }));
+  await page.evaluate(() => document.fonts.ready.then(() => undefined));
+  assert.deepEqual(errors, [], `script errors in ${file}`);
+  return page;
+}
+
+/** Number of CJK characters (kana, kanji, full-width punctuation) in a text. */
+function cjkCount(text: string): number {
+  return [...text].filter((ch) => /[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]/.test(ch)).length;
+}
+
+/** Asserts that Chromium drew every CJK character of the element with a CJK font (no tofu, no fallback). */
+async function assertCjkFont(page: Page, selector: string): Promise<string> {
+  const text = await page.locator(selector).first().innerText();
+  const need = cjkCount(text);
+  assert.ok(need > 0, `${selector} has no Japanese text to check: ${JSON.stringify(text.slice(0, 80))}`);
+  const fonts = await platformFonts(page, selector);
+  const cjk = fonts.filter((f) => /CJK|Noto Sans JP|Noto Serif JP|IPA|Takao|VL Gothic|Droid Sans Fallback/i.test(f.familyName));
+  const drawn = cjk.reduce((n, f) => n + f.glyphCount, 0);
+  assert.ok(drawn >= need,
+    `${selector}: ${need} Japanese characters but only ${drawn} glyphs from a CJK font; fonts used: ${JSON.stringify(fonts)} (apt-get install fonts-noto-cjk)`);
+  return fonts.map((f) => `${f.familyName}×${f.glyphCount}`).join(', ');
+}
+
+describe('handout: the HTML handout as a reader sees it, in headless Chromium @slow', function () {
+  this.timeout(5 * 60 * 1000);
+  const shots = artifactsDir('handout');
+  let work: string | undefined;
+  let session: BrowserSession | undefined;
+  let nb: Notebook;
+  let handout: string;
+  let page: Page;
+  let leftovers: Proc[] = [];
+
+  before(async function () {
+    requireSystemPrograms([CHROMIUM, SYSTEM_JUPYTER, SYSTEM_PYTHON]);
+    assert.ok(existsSync(MAIN), `${MAIN} is missing: run \`npm run build\``);
+    nb = JSON.parse(readFileSync(NOTEBOOK, 'utf8')) as Notebook;
+    work = makeTempDir('nslab-handout-');
+    const out = join(work, 'out');
+    // The project's own command, from a fresh kernel, without touching notebooks/.
+    const r = await runCommand(process.execPath, [MAIN, 'handouts', '--no-update', '--out', out, '01-pid-namespace'], { timeoutMs: 4 * 60 * 1000 });
+    leftovers.push(...r.leftovers);
+    assert.equal(r.code, 0, `nslab handouts failed:\n${r.stdout}${r.stderr}`);
+    handout = join(out, '01-pid-namespace.html');
+    assert.ok(existsSync(handout), `no handout at ${handout}:\n${r.stdout}`);
+    console.log(`      (handout made in ${(r.ms / 1000).toFixed(1)} s)`);
+    session = await launchBrowser({ viewport: { width: 1280, height: 900 } });
+    page = await openHandout(session, handout);
+  });
+
+  after(async function () {
+    if (session) leftovers.push(...(await session.close()));
+    removeDir(work);
+    assert.deepEqual(leftovers, [], `processes left running (now killed):\n${formatProcs(leftovers)}`);
+  });
+
+  it('has the notebook title and every heading of the notebook, in order', async () => {
+    const headings = markdownHeadings(nb);
+    assert.equal(await page.title(), nb.metadata.title, 'the page title is the notebook title');
+    assert.equal(await page.title(), headings[0], 'the notebook title is its first heading');
+    const shown = (await page.locator('h1, h2, h3, h4, h5, h6').allInnerTexts()).map((t) => t.replace(/¶/g, '').trim());
+    assert.deepEqual(shown, headings);
+    for (const h of ['PID 名前空間を手で確かめる', '名前空間 (namespace) とは', 'ステップ 1: 新しい PID 名前空間を作る',
+      'ステップ 4: exit すると、ラボの ps が壊れている', 'まとめ']) {
+      assert.ok(shown.includes(h), `heading ${h} is missing; shown: ${shown.join(' | ')}`);
+    }
+  });
+
+  it('renders one cell per notebook cell, each code cell with its source, tag and the outputs of the run', async () => {
+    const cells = await page.locator('.jp-Notebook > .jp-Cell').evaluateAll((els) => els.map((el) => ({
+      type: el.classList.contains('jp-CodeCell') ? 'code' : el.classList.contains('jp-MarkdownCell') ? 'markdown' : 'raw',
+      raises: el.classList.contains('celltag_raises-exception'),
+      input: (el.querySelector('.jp-InputArea-editor') as HTMLElement | null)?.innerText ?? '',
+      outputs: [...el.querySelectorAll('.jp-OutputArea-output')].map((o) => o.getAttribute('data-mime-type') ?? '?'),
+    })));
+    assert.equal(cells.length, nb.cells.length, 'rendered cells');
+    assert.deepEqual(cells.map((c) => c.type), nb.cells.map((c) => c.cell_type), 'cell types in order');
+    const code = nb.cells.map((c, i) => [c, cells[i]] as const).filter(([c]) => c.cell_type === 'code');
+    assert.equal(code.length, 19, 'the tutorial has 19 code cells');
+    let outputs = 0;
+    for (const [cell, shown] of code) {
+      const src = joined(cell.source);
+      const label = `code cell "${src.split('\n').filter((l) => !l.startsWith('#|'))[0]}"`;
+      assert.equal(shown.input.trimEnd(), src.trimEnd(), `${label}: source`);
+      const raises = (cell.metadata.tags ?? []).includes('raises-exception');
+      assert.equal(shown.raises, raises, `${label}: raises-exception tag`);
+      assert.deepEqual(shown.outputs, expectedOutputKinds(cell), `${label}: outputs (kinds, in order) as committed`);
+      outputs += shown.outputs.length;
+    }
+    assert.equal(outputs, nb.cells.reduce((n, c) => n + expectedOutputKinds(c).length, 0));
+    assert.equal(code.filter(([, s]) => s.outputs.length > 0).length, 17, 'code cells with outputs');
+    assert.equal(code.filter(([, s]) => s.raises).length, 4, 'cells tagged raises-exception');
+  });
+
+  it('shows what each cell promises (its expect- options), the key outputs, and no junk', async () => {
+    const texts = await page.locator('.jp-Notebook > .jp-Cell').evaluateAll((els) => els.map((el) =>
+      [...el.querySelectorAll('.jp-OutputArea-output')].map((o) => (o as HTMLElement).innerText).join('\n')));
+    let checked = 0;
+    nb.cells.forEach((cell, i) => {
+      if (cell.cell_type !== 'code') return;
+      const { options } = parseCell(joined(cell.source));
+      for (const m of options.expectOutput) {
+        assert.ok(m.test(texts[i]), `cell ${i + 1}: the handout should show ${m.source}; it shows:\n${texts[i]}`);
+        checked++;
+      }
+      for (const m of options.expectAbsent) {
+        assert.ok(!m.test(texts[i]), `cell ${i + 1}: the handout should not show ${m.source}; it shows:\n${texts[i]}`);
+        checked++;
+      }
+      const raises = (cell.metadata.tags ?? []).includes('raises-exception');
+      assert.equal(/ExitStatus: exit status \d+/.test(texts[i]), raises, `cell ${i + 1}: an exit-status error shows exactly in the raises-exception cells:\n${texts[i]}`);
+    });
+    assert.ok(checked >= 25, `only ${checked} expectations checked`);
+    const body = await page.locator('body').innerText();
+    for (const s of ['tini -- bash', 'fatal library error, lookup self', 'No such process', 'Error, do this: mount -t proc proc /proc',
+      "ls: cannot access '/proc/[0-9]*': No such file or directory", 'sleep 1000', 'Terminated']) {
+      assert.ok(body.includes(s), `the handout should show ${JSON.stringify(s)}`);
+    }
+    const echoPid = texts[nb.cells.findIndex((c) => /^echo \$\$$/m.test(joined(c.source)))];
+    assert.equal(echoPid.trim(), '2', 'the first `echo $$` shows 2');
+    assert.deepEqual(junkIn(body), [], 'junk in the visible text of the handout');
+  });
+
+  it('draws the Japanese with a CJK font, and the screenshots are not blank', async () => {
+    const used: string[] = [];
+    for (const sel of ['h1', '.jp-MarkdownCell h2', '.jp-MarkdownCell p', '.jp-MarkdownCell li', '.jp-MarkdownCell td:last-child']) {
+      used.push(`${sel}: ${await assertCjkFont(page, sel)}`);
+    }
+    console.log('      fonts: ' + used.join('; '));
+
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const top = await page.screenshot({ path: join(shots, 'handout-top.png') });
+    // Step 2's failing kill, with its explanation: Japanese, code, output and an error together.
+    const kill = page.locator('.jp-CodeCell').filter({ hasText: 'kill "$(pgrep -x sleep)"' }).first();
+    await kill.scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollBy(0, -200));
+    const step2 = await page.screenshot({ path: join(shots, 'handout-step2.png') });
+    await page.screenshot({ path: join(shots, 'handout-full.png'), fullPage: true });
+    for (const [name, png] of [['handout-top.png', top], ['handout-step2.png', step2]] as const) {
+      const s = await screenshotStats(session!, png);
+      assert.equal(s.width, 1280, `${name}: width`);
+      assert.ok(s.ink > 0.02 && s.colours > 30, `${name} looks blank: ${JSON.stringify(s)}`);
+    }
+  });
+
+  it('shows SGR colours as colours (a colour notebook through nbconvert --execute)', async () => {
+    const dir = join(work!, 'colours');
+    mkdirSync(dir, { recursive: true });
+    const spec = installTempKernelspec(join(work!, 'spec'));
+    const cell = (id: string, source: string) => ({ cell_type: 'code', id, metadata: {}, execution_count: null, outputs: [], source });
+    const colourNb = {
+      nbformat: 4, nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'nslab', display_name: 'Namespace Lab (bash)', language: 'bash' }, title: '色の確認' },
+      cells: [
+        { cell_type: 'markdown', id: 'title', metadata: {}, source: '# 色の確認' },
+        cell('red', "printf '\\e[31mred\\e[0m\\n'"),
+        cell('more', "printf '\\e[1;32mbold green\\e[0m \\e[38;5;208morange\\e[0m \\e[38;2;10;120;200mtruecolour\\e[0m \\e[44mon blue\\e[0m\\n'\n"
+          + 'echo hello | grep --color=always ell'),
+        cell('osc', "printf '\\e]0;window title\\a\\e]8;;http://example.invalid/\\e\\\\link\\e]8;;\\e\\\\ \\e[?25lcursor\\e[?25h\\n'\necho 日本語の出力"),
+      ],
+    };
+    const file = join(dir, 'colours.ipynb');
+    writeFileSync(file, JSON.stringify(colourNb, null, 1) + '\n');
+    const r = await runCommand(SYSTEM_JUPYTER, ['nbconvert', '--to', 'html', '--execute', '--ExecutePreprocessor.timeout=60',
+      '--output-dir', dir, file], { env: spec.env, cwd: dir, timeoutMs: 3 * 60 * 1000 });
+    leftovers.push(...r.leftovers);
+    assert.equal(r.code, 0, `nbconvert --execute failed:\n${r.stderr}`);
+    const p = await openHandout(session!, join(dir, 'colours.html'));
+    try {
+      const style = (sel: string, text: string) => p.locator(sel, { hasText: text }).first().evaluate((el) => {
+        const cs = getComputedStyle(el);
+        return { color: cs.color, background: cs.backgroundColor, weight: cs.fontWeight, text: (el as HTMLElement).innerText };
+      });
+      const plain = await p.locator('.jp-OutputArea-output pre').first().evaluate((el) => getComputedStyle(el).color);
+      const rgb = (c: string) => (/rgba?\((\d+), (\d+), (\d+)/.exec(c) ?? []).slice(1).map(Number);
+      const red = await style('.jp-OutputArea-output .ansi-red-fg', 'red');
+      const [r1, g1, b1] = rgb(red.color);
+      assert.ok(red.color !== plain && r1 > g1 + 60 && r1 > b1 + 60, `"red" is drawn in ${red.color} (plain text: ${plain})`);
+      const green = await style('.jp-OutputArea-output .ansi-bold', 'bold green');
+      const [r2, g2, b2] = rgb(green.color);
+      assert.ok(g2 > r2 + 40 && g2 > b2 + 40 && Number(green.weight) >= 600, `"bold green": ${JSON.stringify(green)}`);
+      assert.equal((await style('.jp-OutputArea-output span', 'orange')).color, 'rgb(255, 135, 0)', '256-colour 208');
+      assert.equal((await style('.jp-OutputArea-output span', 'truecolour')).color, 'rgb(10, 120, 200)', '24-bit colour');
+      const blue = rgb((await style('.jp-OutputArea-output span', 'on blue')).background);
+      assert.ok(blue[2] > blue[0] + 40 && blue[2] > blue[1] + 20, `"on blue" background: ${blue}`);
+      const match = await style('.jp-OutputArea-output span', 'ell');
+      assert.equal(match.text, 'ell', 'grep --color=always highlights just the match');
+      assert.notEqual(match.color, plain, 'the grep match is coloured');
+      const outputs = await p.locator('.jp-OutputArea-output').allInnerTexts();
+      assert.deepEqual(outputs.map((t) => t.trimEnd()), ['red', 'bold green orange truecolour on blue\nhello', 'link cursor\n日本語の出力']);
+      assert.deepEqual(junkIn(outputs.join('\n')), [], 'junk in the outputs');
+      console.log('      fonts of the Japanese output: ' + await assertCjkFont(p, '.jp-Cell:last-child .jp-OutputArea-output pre'));
+      const png = await p.screenshot({ path: join(shots, 'colours.png') });
+      const s = await screenshotStats(session!, png);
+      assert.ok(s.ink > 0.005 && s.colours > 30, `colours.png looks blank: ${JSON.stringify(s)}`);
+    } finally {
+      await p.close();
+    }
+  });
+});

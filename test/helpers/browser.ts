@@ -1,0 +1,549 @@
+/**
+ * Helpers for the browser tests (issue 5): Debian's Chromium driven by playwright-core, a
+ * throwaway nslab kernelspec, Debian's classic Notebook server, and the bookkeeping that makes
+ * sure a test leaves nothing running (browser, server, kernels, labs) and no temp dir behind.
+ *
+ * - `launchBrowser()` starts /usr/bin/chromium headless with a fresh user-data-dir and the flags
+ *   this machine needs (no sandbox as root; no background networking, which the closed network
+ *   refuses). Requests that leave the machine are aborted, so a page behaves the same offline.
+ *   `close()` ends the browser and checks that none of its processes survived.
+ * - `installTempKernelspec()` runs nslab's own `install --prefix` into a temp folder.
+ * - `startNotebookServer()` starts Debian's `jupyter-notebook` (classic UI, 6.4) on a free
+ *   loopback port with a random token and private Jupyter dirs; `stop()` shuts its kernels down
+ *   through the REST API, stops the server by PID, and reports any process of its tree (kernels,
+ *   their labs) that survived (those are killed).
+ * - `screenshotStats()` decodes a PNG in the browser (canvas) to tell a blank shot from a real one.
+ *
+ * Processes are named by PID and start time (from /proc), so a reused PID is never taken for ours,
+ * and only processes this module started, or their descendants, are ever signalled.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+/** The repository root (this file runs as dist/test/helpers/browser.js). */
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const CHROMIUM = '/usr/bin/chromium';
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+export const SYSTEM_JUPYTER = '/usr/bin/jupyter';
+export const JUPYTER_NOTEBOOK = '/usr/bin/jupyter-notebook';
+/** Flags for Chromium as root on a machine with a closed network (see the machine notes). */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Debian packages the browser tests need, for messages. */
+export const NEEDED_PACKAGES = 'chromium fonts-noto-cjk jupyter-notebook jupyter-nbconvert';
+
+// ---------------------------------------------------------------------------------------------
+// Processes (read from /proc)
+
+export interface Proc {
+  pid: number;
+  ppid: number;
+  /** Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
+  start: number;
+  state: string;
+  cmd: string;
+}
+
+function readStat(pid: number): Proc | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const f = stat.slice(close + 2).split(' ');
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ');
+    } catch {
+      /* gone meanwhile */
+    }
+    return { pid, state: f[0], ppid: Number(f[1]), start: Number(f[19]), cmd: cmd || `[${stat.slice(stat.indexOf('(') + 1, close)}]` };
+  } catch {
+    return null;
+  }
+}
+
+function allProcesses(): Proc[] {
+  const out: Proc[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const p = readStat(Number(name));
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+/** `root` itself (if running) and all its descendants, as they are now. */
+export function processTree(root: number): Proc[] {
+  const all = allProcesses();
+  const byParent = new Map<number, Proc[]>();
+  for (const p of all) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), p]);
+  const out: Proc[] = all.filter((p) => p.pid === root);
+  const todo = [root];
+  while (todo.length) {
+    for (const child of byParent.get(todo.pop()!) ?? []) {
+      out.push(child);
+      todo.push(child.pid);
+    }
+  }
+  return out;
+}
+
+/** Running: same PID and start time, and not a zombie. */
+export function isAlive(p: Proc): boolean {
+  const now = readStat(p.pid);
+  return now !== null && now.start === p.start && now.state !== 'Z' && now.state !== 'X';
+}
+
+/** Polls until none of `procs` runs; returns those still running at the deadline. */
+export async function waitGone(procs: Proc[], timeoutMs: number): Promise<Proc[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const alive = procs.filter(isAlive);
+    if (!alive.length || Date.now() >= deadline) return alive;
+    await sleep(50);
+  }
+}
+
+/** SIGKILLs those of `procs` still running (each checked by PID and start time first). */
+export function killProcs(procs: Proc[]): void {
+  for (const p of procs) {
+    if (!isAlive(p)) continue;
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+}
+
+export function formatProcs(procs: Proc[]): string {
+  return procs.map((p) => `  ${p.pid} (${p.state}) ${p.cmd.slice(0, 160)}`).join('\n');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Rejects with `what` when `promise` takes longer than `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no result after ${Math.round(ms / 1000)} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/** A new temp folder (removed by the caller with `removeDir`). */
+export function makeTempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+/** REPO/artifacts/NAME (gitignored), created if needed: where screenshots of a run go. */
+export function artifactsDir(name: string): string {
+  const dir = join(REPO, 'artifacts', name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Fails early, with the packages to install, when a system program the tests need is missing. */
+export function requireSystemPrograms(paths: string[]): void {
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length) throw new Error(`missing ${missing.join(', ')}: apt-get install -y ${NEEDED_PACKAGES}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chromium
+
+export interface BrowserSession {
+  context: BrowserContext;
+  userDataDir: string;
+  /** A new page (tab) with default timeouts set. */
+  newPage(): Promise<Page>;
+  /**
+   * Closes the browser, waits for all its processes to end, removes the user-data-dir.
+   * Returns the processes that had to be killed (none when all is well).
+   */
+  close(): Promise<Proc[]>;
+}
+
+/** Chromium's processes: those whose command line names our user-data-dir. */
+function chromiumProcesses(userDataDir: string): Proc[] {
+  return allProcesses().filter((p) => p.cmd.includes(`--user-data-dir=${userDataDir}`));
+}
+
+/** Hosts a page may reach: this machine only. */
+function isLocal(url: string): boolean {
+  if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('about:')) return true;
+  try {
+    const host = new URL(url).hostname;
+    return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+  } catch {
+    return false;
+  }
+}
+
+export interface LaunchOptions {
+  viewport?: { width: number; height: number };
+  /** Default timeout of page actions and waits (ms). */
+  actionTimeoutMs?: number;
+}
+
+export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSession> {
+  requireSystemPrograms([CHROMIUM]);
+  const userDataDir = makeTempDir('nslab-chromium-');
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: opts.viewport ?? { width: 1280, height: 900 },
+      deviceScaleFactor: 1,
+      timeout: 60_000,
+    });
+  } catch (err) {
+    killProcs(chromiumProcesses(userDataDir));
+    removeDir(userDataDir);
+    throw err;
+  }
+  // Nothing leaves the machine: a page that tries (a CDN, fonts) is refused at once, not after a network timeout.
+  await context.route((url) => !isLocal(url.href), (route) => route.abort('blockedbyclient'));
+  const started = chromiumProcesses(userDataDir);
+  const actionTimeout = opts.actionTimeoutMs ?? 30_000;
+  let closed = false;
+  return {
+    context,
+    userDataDir,
+    async newPage() {
+      const page = await context.newPage();
+      page.setDefaultTimeout(actionTimeout);
+      page.setDefaultNavigationTimeout(actionTimeout);
+      return page;
+    },
+    async close() {
+      if (closed) return [];
+      closed = true;
+      await withTimeout(context.close(), 20_000, 'closing Chromium').catch(() => undefined);
+      // All Chromium processes of this profile, whether seen at the start or started later.
+      const ours = [...started, ...chromiumProcesses(userDataDir)];
+      const left = await waitGone(ours, 5000);
+      killProcs(left);
+      await waitGone(left, 2000);
+      removeDir(userDataDir);
+      return left;
+    },
+  };
+}
+
+export interface ScreenshotStats {
+  width: number;
+  height: number;
+  /** Distinct colours among sampled pixels. */
+  colours: number;
+  /** Fraction of pixels that differ from the most common colour (the background). */
+  ink: number;
+}
+
+/** Decodes a PNG in a scratch page (canvas) and measures it: a blank shot has ~1 colour and no ink. */
+export async function screenshotStats(session: BrowserSession, png: Buffer): Promise<ScreenshotStats> {
+  const page = await session.newPage();
+  try {
+    return await page.evaluate(async (b64) => {
+      const img = new Image();
+      img.src = 'data:image/png;base64,' + b64;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const g = canvas.getContext('2d')!;
+      g.drawImage(img, 0, 0);
+      const data = g.getImageData(0, 0, canvas.width, canvas.height).data;
+      const counts = new Map<number, number>();
+      for (let i = 0; i < data.length; i += 4) {
+        const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      const total = data.length / 4;
+      const background = Math.max(...counts.values());
+      return { width: canvas.width, height: canvas.height, colours: counts.size, ink: (total - background) / total };
+    }, png.toString('base64'));
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * The fonts Chromium really used to draw the text of the first element matching `selector`
+ * (DevTools' CSS.getPlatformFontsForNode): family name and how many glyphs it drew.
+ */
+export async function platformFonts(page: Page, selector: string): Promise<{ familyName: string; glyphCount: number }[]> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    if (!nodeId) throw new Error(`no element matches ${selector}`);
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    return fonts.map((f) => ({ familyName: f.familyName, glyphCount: f.glyphCount }));
+  } finally {
+    await cdp.detach().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernelspec and Jupyter
+
+export interface TempKernelspec {
+  /** PREFIX/share/jupyter: what JUPYTER_PATH must name. */
+  jupyterPath: string;
+  /** Environment for Jupyter processes: JUPYTER_PATH plus private data/runtime/config/IPython dirs under `dir`. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** Installs this checkout's nslab kernelspec under `dir` with nslab's own installer (needs `npm run build`). */
+export function installTempKernelspec(dir: string): TempKernelspec {
+  const prefix = join(dir, 'prefix');
+  const r = spawnSync(process.execPath, [join(REPO, 'dist', 'src', 'cli', 'main.js'), 'install', '--prefix', prefix], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (r.status !== 0) throw new Error(`nslab install --prefix failed (${r.error?.message ?? `exit status ${r.status}`}):\n${r.stdout}${r.stderr}`);
+  const jupyterPath = join(prefix, 'share', 'jupyter');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    JUPYTER_PATH: jupyterPath,
+    JUPYTER_DATA_DIR: join(dir, 'jupyter-data'),
+    JUPYTER_RUNTIME_DIR: join(dir, 'jupyter-runtime'),
+    JUPYTER_CONFIG_DIR: join(dir, 'jupyter-config'),
+    IPYTHONDIR: join(dir, 'ipython'),
+    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONUNBUFFERED: '1',
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
+  };
+  for (const k of ['JUPYTER_DATA_DIR', 'JUPYTER_RUNTIME_DIR', 'JUPYTER_CONFIG_DIR', 'IPYTHONDIR']) mkdirSync(env[k]!, { recursive: true });
+  return { jupyterPath, env };
+}
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  /** Processes of its tree still running when it ended (now killed). */
+  leftovers: Proc[];
+}
+
+/**
+ * Runs a command to its end (killed with its whole tree at the timeout). Its descendants are
+ * tracked while it runs; any still running after it ended are killed and returned as leftovers.
+ */
+export function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<CommandResult> {
+  const started = Date.now();
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pid = child.pid;
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const seen = new Map<string, Proc>();
+  const track = () => {
+    if (pid) for (const p of processTree(pid)) if (p.pid !== pid) seen.set(`${p.pid}:${p.start}`, p);
+  };
+  const tracker = setInterval(track, 100);
+  const timer = setTimeout(() => {
+    track();
+    stderr += `\n(killed after ${Math.round(opts.timeoutMs / 1000)} s)\n`;
+    child.kill('SIGKILL');
+    killProcs([...seen.values()]);
+  }, opts.timeoutMs);
+  return new Promise((resolvePromise, reject) => {
+    child.on('error', (err) => {
+      clearInterval(tracker);
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', async (code) => {
+      clearInterval(tracker);
+      clearTimeout(timer);
+      const left = await waitGone([...seen.values()], 3000);
+      killProcs(left);
+      resolvePromise({ code, stdout, stderr, ms: Date.now() - started, leftovers: left });
+    });
+  });
+}
+
+/** A free TCP port on loopback (the kernel picks it; a tiny race until the server binds it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolvePort(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface NotebookServer {
+  /** http://127.0.0.1:PORT/ */
+  baseUrl: string;
+  token: string;
+  pid: number;
+  /** URL of a notebook (path relative to the notebook dir) in the classic UI, with the token. */
+  notebookUrl(path: string): string;
+  /** A REST call with the token; returns the parsed JSON (or null for 204). */
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** Everything the server printed so far. */
+  log(): string;
+  /**
+   * Shuts down every kernel through the API, stops the server by PID (SIGTERM, then SIGKILL),
+   * and waits for its whole process tree.
+   */
+  stop(): Promise<ServerStopReport>;
+}
+
+export interface ServerStopReport {
+  /** Kernels shut down through the API. */
+  kernels: number;
+  /** Processes of the server's tree (kernels, labs) still running 5 s after the API shut the kernels down. */
+  survivedKernelShutdown: Proc[];
+  /** Processes still running after the server stopped, which had to be killed. */
+  leftovers: Proc[];
+}
+
+export interface NotebookServerOptions {
+  notebookDir: string;
+  /** Environment with JUPYTER_PATH and private Jupyter dirs (from installTempKernelspec). */
+  env: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+}
+
+/** Starts Debian's classic Notebook server on a free loopback port with a random token. */
+export async function startNotebookServer(opts: NotebookServerOptions): Promise<NotebookServer> {
+  requireSystemPrograms([JUPYTER_NOTEBOOK]);
+  const token = randomBytes(24).toString('hex');
+  const port = await freePort();
+  const child: ChildProcess = spawn(JUPYTER_NOTEBOOK, [
+    '--ip=127.0.0.1',
+    `--port=${port}`,
+    '--NotebookApp.port_retries=0',
+    `--NotebookApp.token=${token}`,
+    '--allow-root',
+    '--no-browser',
+    `--notebook-dir=${opts.notebookDir}`,
+  ], { env: opts.env, cwd: opts.notebookDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pid = child.pid!;
+  const self = readStat(pid);
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  let exited: number | null | undefined;
+  const exit = new Promise<void>((r) => child.on('exit', (code) => { exited = code; r(); }));
+  const baseUrl = `http://127.0.0.1:${port}/`;
+  // Every process the server's tree ever had (kernels, their labs), for the leftover check.
+  const seen = new Map<string, Proc>();
+  const track = () => {
+    for (const p of processTree(pid)) if (p.pid !== pid) seen.set(`${p.pid}:${p.start}`, p);
+  };
+  const tracker = setInterval(track, 250);
+
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(new URL(path.replace(/^\//, ''), baseUrl), {
+      method,
+      headers: { Authorization: `token ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 500)}`);
+    return (text ? JSON.parse(text) : null) as T;
+  };
+
+  let stopped = false;
+  const stop = async (): Promise<ServerStopReport> => {
+    const report: ServerStopReport = { kernels: 0, survivedKernelShutdown: [], leftovers: [] };
+    if (stopped) return report;
+    stopped = true;
+    track();
+    if (exited === undefined) {
+      try {
+        const kernels = await api<{ id: string }[]>('GET', 'api/kernels');
+        for (const k of kernels) {
+          await api('DELETE', `api/kernels/${k.id}`);
+          report.kernels++;
+        }
+        report.survivedKernelShutdown = await waitGone([...seen.values()], 5000);
+      } catch (err) {
+        output += `\n(shutting the kernels down through the API failed: ${(err as Error).message})\n`;
+      }
+      track();
+      if (self && isAlive(self)) child.kill('SIGTERM');
+      await withTimeout(exit, 10_000, 'notebook server exit').catch(() => {
+        if (self && isAlive(self)) child.kill('SIGKILL');
+      });
+    }
+    clearInterval(tracker);
+    const left = await waitGone([...seen.values()], 5000);
+    killProcs(left);
+    await waitGone(left, 2000);
+    report.leftovers = left;
+    return report;
+  };
+
+  // Ready when the API answers with the token.
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (exited !== undefined) {
+      await stop();
+      throw new Error(`jupyter-notebook exited (${exited}) before it served:\n${output}`);
+    }
+    try {
+      await api('GET', 'api/status');
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`jupyter-notebook did not answer on ${baseUrl} within ${opts.startTimeoutMs ?? 30_000} ms:\n${output}`);
+      }
+      await sleep(200);
+    }
+  }
+  return {
+    baseUrl,
+    token,
+    pid,
+    notebookUrl: (path) => `${baseUrl}notebooks/${path.split('/').map(encodeURIComponent).join('/')}?token=${token}`,
+    api,
+    log: () => output,
+    stop,
+  };
+}
