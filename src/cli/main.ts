@@ -42,9 +42,25 @@ async function runKernel(connectionFile: string): Promise<void> {
   process.on('SIGHUP', () => void stop(0));
   process.on('uncaughtException', (err) => log.error('uncaught exception (kernel keeps serving)', err));
   process.on('unhandledRejection', (err) => log.error('unhandled rejection (kernel keeps serving)', err as Error));
+  watchParent(() => void stop(0));
   await kernel.start();
   // Create the lab now so the first cell does not wait for it; errors show in that cell.
   engine.start().catch((err) => log.warn('the lab did not start; the first cell will try again', err));
+}
+
+/**
+ * End the kernel when the process that started it is gone (like ipykernel's ParentPollerUnix):
+ * a frontend killed with SIGKILL never sends shutdown_request, and its lab must not live on.
+ */
+function watchParent(onOrphaned: () => void): void {
+  const parent = process.ppid;
+  if (parent <= 1) return; // started by an init (a container's): nothing to watch
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      log.warn(`the process that started this kernel (PID ${parent}) is gone; shutting down`);
+      onOrphaned();
+    }
+  }, 1000).unref();
 }
 
 function installTarget(args: string[]): InstallTarget {

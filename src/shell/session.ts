@@ -99,6 +99,8 @@ export class ShellSession {
   private watching = false;
   private cellRunning = false;
   private interruptRequested = false;
+  /** Output is dropped until the next prompt (while a cancelled command is unwound). */
+  private muted = false;
   private readonly armedPids = new Set<number>();
   private readonly untrackedNoticed = new Set<number>();
   /** What the terminal is doing between cells. */
@@ -217,6 +219,8 @@ export class ShellSession {
       if (r.kind === 'untracked' && !more) return { outcome: 'untracked', exitCode: null };
       if (r.kind === 'continuation' && !more) {
         // The cell's text ended inside an unfinished command: cancel it like ^C at a terminal.
+        // Nothing of it ran, so nothing is shown (readline would print `^C`).
+        this.muted = true;
         this.type('\x03');
         const back = await this.awaitShell(io, out, false);
         if (back.kind === 'exit') return { outcome: 'exited', exitCode: null };
@@ -384,11 +388,13 @@ export class ShellSession {
 
   private onParserEvent(e: ParserEvent): void {
     if (e.kind === 'output') {
+      if (this.muted) return;
       if (this.coalescer) this.coalescer.write(e.text);
       else this.backlog.write(e.text);
       if (this.watching) this.armQuietCheck();
       return;
     }
+    if (e.kind === 'prompt') this.muted = false;
     this.pushEvent(e.kind === 'prompt' ? { kind: 'prompt', exitCode: e.exitCode, shellPid: e.shellPid } : { kind: 'continuation' });
   }
 
