@@ -17,6 +17,7 @@
  * Processes are named by PID and start time (from /proc), so a reused PID is never taken for ours,
  * and only processes this module started, or their descendants, are ever signalled.
  */
+import { isAlive, killAll, listProcesses, processTree, readProc, waitGone, type Proc } from './processes.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -48,91 +49,8 @@ export const CHROMIUM_ARGS = [
 export const NEEDED_PACKAGES = 'chromium fonts-noto-cjk jupyter-notebook jupyter-nbconvert';
 
 // ---------------------------------------------------------------------------------------------
-// Processes (read from /proc)
-
-export interface Proc {
-  pid: number;
-  ppid: number;
-  /** Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
-  start: number;
-  state: string;
-  cmd: string;
-}
-
-function readStat(pid: number): Proc | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const f = stat.slice(close + 2).split(' ');
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ');
-    } catch {
-      /* gone meanwhile */
-    }
-    return { pid, state: f[0], ppid: Number(f[1]), start: Number(f[19]), cmd: cmd || `[${stat.slice(stat.indexOf('(') + 1, close)}]` };
-  } catch {
-    return null;
-  }
-}
-
-function allProcesses(): Proc[] {
-  const out: Proc[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const p = readStat(Number(name));
-    if (p) out.push(p);
-  }
-  return out;
-}
-
-/** `root` itself (if running) and all its descendants, as they are now. */
-export function processTree(root: number): Proc[] {
-  const all = allProcesses();
-  const byParent = new Map<number, Proc[]>();
-  for (const p of all) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), p]);
-  const out: Proc[] = all.filter((p) => p.pid === root);
-  const todo = [root];
-  while (todo.length) {
-    for (const child of byParent.get(todo.pop()!) ?? []) {
-      out.push(child);
-      todo.push(child.pid);
-    }
-  }
-  return out;
-}
-
-/** Running: same PID and start time, and not a zombie. */
-export function isAlive(p: Proc): boolean {
-  const now = readStat(p.pid);
-  return now !== null && now.start === p.start && now.state !== 'Z' && now.state !== 'X';
-}
-
-/** Polls until none of `procs` runs; returns those still running at the deadline. */
-export async function waitGone(procs: Proc[], timeoutMs: number): Promise<Proc[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const alive = procs.filter(isAlive);
-    if (!alive.length || Date.now() >= deadline) return alive;
-    await sleep(50);
-  }
-}
-
-/** SIGKILLs those of `procs` still running (each checked by PID and start time first). */
-export function killProcs(procs: Proc[]): void {
-  for (const p of procs) {
-    if (!isAlive(p)) continue;
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-}
-
-export function formatProcs(procs: Proc[]): string {
-  return procs.map((p) => `  ${p.pid} (${p.state}) ${p.cmd.slice(0, 160)}`).join('\n');
-}
+// Processes (read from /proc): shared with the other end-to-end helpers.
+export { processTree, waitGone, formatProcs, type Proc } from './processes.js';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -195,7 +113,7 @@ export interface BrowserSession {
 
 /** Chromium's processes: those whose command line names our user-data-dir. */
 function chromiumProcesses(userDataDir: string): Proc[] {
-  return allProcesses().filter((p) => p.cmd.includes(`--user-data-dir=${userDataDir}`));
+  return listProcesses().filter((p) => p.cmd.includes(`--user-data-dir=${userDataDir}`));
 }
 
 /** Hosts a page may reach: this machine only. */
@@ -229,7 +147,7 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSe
       timeout: 60_000,
     });
   } catch (err) {
-    killProcs(chromiumProcesses(userDataDir));
+    killAll(chromiumProcesses(userDataDir));
     removeDir(userDataDir);
     throw err;
   }
@@ -254,7 +172,7 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSe
       // All Chromium processes of this profile, whether seen at the start or started later.
       const ours = [...started, ...chromiumProcesses(userDataDir)];
       const left = await waitGone(ours, 5000);
-      killProcs(left);
+      killAll(left);
       await waitGone(left, 2000);
       removeDir(userDataDir);
       return left;
@@ -382,7 +300,7 @@ export function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.Pro
     track();
     stderr += `\n(killed after ${Math.round(opts.timeoutMs / 1000)} s)\n`;
     child.kill('SIGKILL');
-    killProcs([...seen.values()]);
+    killAll([...seen.values()]);
   }, opts.timeoutMs);
   return new Promise((resolvePromise, reject) => {
     child.on('error', (err) => {
@@ -394,7 +312,7 @@ export function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.Pro
       clearInterval(tracker);
       clearTimeout(timer);
       const left = await waitGone([...seen.values()], 3000);
-      killProcs(left);
+      killAll(left);
       resolvePromise({ code, stdout, stderr, ms: Date.now() - started, leftovers: left });
     });
   });
@@ -462,7 +380,7 @@ export async function startNotebookServer(opts: NotebookServerOptions): Promise<
     `--notebook-dir=${opts.notebookDir}`,
   ], { env: opts.env, cwd: opts.notebookDir, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
-  const self = readStat(pid);
+  const self = readProc(pid);
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -513,7 +431,7 @@ export async function startNotebookServer(opts: NotebookServerOptions): Promise<
     }
     clearInterval(tracker);
     const left = await waitGone([...seen.values()], 5000);
-    killProcs(left);
+    killAll(left);
     await waitGone(left, 2000);
     report.leftovers = left;
     return report;

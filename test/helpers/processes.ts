@@ -18,7 +18,8 @@ export interface Proc {
   cmd: string;
 }
 
-function readStat(pid: number): Proc | null {
+/** One process as it is now, or null when it is gone. */
+export function readProc(pid: number): Proc | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const close = stat.lastIndexOf(')');
@@ -40,7 +41,7 @@ export function listProcesses(): Proc[] {
   const out: Proc[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const p = readStat(Number(name));
+    const p = readProc(Number(name));
     if (p) out.push(p);
   }
   return out;
@@ -62,6 +63,12 @@ export function descendants(root: number): Proc[] {
   return out;
 }
 
+/** `root` itself (if running) and all its descendants, as they are now. */
+export function processTree(root: number): Proc[] {
+  const self = readProc(root);
+  return [...(self ? [self] : []), ...descendants(root)];
+}
+
 /** Processes whose environment holds `NAME=value` (e.g. kernels a launcher started, and their children). */
 export function processesWithEnv(name: string, value: string): Proc[] {
   const needle = Buffer.from(`\0${name}=${value}\0`);
@@ -80,7 +87,7 @@ export function processesWithEnv(name: string, value: string): Proc[] {
 
 /** Still running (same PID and start time, and not a zombie waiting to be reaped)? */
 export function isAlive(p: Proc): boolean {
-  const now = readStat(p.pid);
+  const now = readProc(p.pid);
   return now !== null && now.start === p.start && now.state !== 'Z' && now.state !== 'X';
 }
 
