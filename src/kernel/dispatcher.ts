@@ -4,7 +4,8 @@
  *   status busy → (handler: execute_input → output → reply) → status idle
  *
  * all parented to the request (spec: "Kernel status"; ipykernel's dispatch_shell). Shell
- * requests run one at a time in arrival order; control requests are served at once, also
+ * requests run one at a time in arrival order, except the handlers named `concurrent`
+ * (introspection), which are answered at once; control requests are served at once too, also
  * while a cell runs, so interrupt and shutdown work during a long cell.
  * A failing handler is logged and the loop goes on; an unknown msg_type is logged and still
  * gets busy/idle, so a client waiting for idle never hangs.
@@ -37,6 +38,11 @@ export interface DispatcherOptions {
   control: HandlerTable;
   /** Messages arriving on stdin (input_reply). */
   onStdin(msg: UntypedMessage): void;
+  /**
+   * Shell handlers that may run at once, beside a running cell, instead of waiting in the
+   * queue. Their `idle` still waits until the queue is idle: idle means the kernel is idle.
+   */
+  concurrent?: Handler[];
   /** Whether a queued shell request must be answered `aborted` instead of run. */
   shouldAbort?(msg: UntypedMessage): boolean;
   /** The reply sent for an aborted request. */
@@ -74,8 +80,12 @@ export class Dispatcher {
     log.debug(`${channel} ← ${msg.header.msg_type} ${msg.header.msg_id}`);
     switch (channel) {
       case 'shell':
-        this.shellQueue.push(msg);
-        void this.pumpShell();
+        if (this.isConcurrent(msg)) {
+          void this.serve('shell', msg, this.options.shell, true);
+        } else {
+          this.shellQueue.push(msg);
+          void this.pumpShell();
+        }
         break;
       case 'control':
         // Control requests are served in order among themselves, independent of the shell queue.
@@ -100,7 +110,13 @@ export class Dispatcher {
     }
   }
 
-  private async serve(channel: InboundChannel, msg: UntypedMessage, table: HandlerTable): Promise<void> {
+  private isConcurrent(msg: UntypedMessage): boolean {
+    const type = msg.header.msg_type;
+    const handler = isKnownMsgType(type) ? this.options.shell[type] : undefined;
+    return handler !== undefined && (this.options.concurrent ?? []).includes(handler);
+  }
+
+  private async serve(channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, idleWhenDrained = false): Promise<void> {
     const ctx = this.context(channel, msg);
     try {
       await ctx.publish(ctx.child.status('busy'));
@@ -117,6 +133,7 @@ export class Dispatcher {
       log.error(`handler for ${msg.header.msg_type} failed`, err as Error);
     } finally {
       try {
+        if (idleWhenDrained) await this.drained();
         await ctx.publish(ctx.child.status('idle'));
       } catch (err) {
         log.error('could not publish idle', err as Error);

@@ -85,6 +85,9 @@ export class Kernel {
     this.dispatcher = new Dispatcher(transport, factory, {
       shell,
       control,
+      // Introspection touches no shell (separate helper processes): Tab and Shift+Tab are
+      // answered while a cell runs.
+      concurrent: [shell.is_complete_request!, shell.complete_request!, shell.inspect_request!, shell.kernel_info_request!],
       onStdin: (m) => this.onStdin(m),
       shouldAbort: (m) => this.toAbort.delete(m.header.msg_id),
       abortedReply: (c) => c.reply(c.child.reply<'execute_request'>({ status: 'aborted' })),
@@ -274,7 +277,7 @@ export class Kernel {
   private async handleInspect(ctx: RequestContext): Promise<void> {
     const req = ctx.request.content as unknown as InspectRequest;
     const code = typeof req.code === 'string' ? req.code : '';
-    const text = await inspect(code, clampCursor(req.cursor_pos, code));
+    const text = await inspect(code, clampCursor(req.cursor_pos, code), this.shells.cwdOf?.(parseCell(code).options.terminal));
     await ctx.reply(
       ctx.child.reply<'inspect_request'>({ status: 'ok', found: text !== null, data: text === null ? {} : { 'text/plain': text }, metadata: {} }),
     );

@@ -23,7 +23,9 @@
  * bash-completion helper gets words as positional parameters, and only words made of plain
  * characters (letters, digits, `-_.,:=+@%/~`), so nothing a completion function does with them
  * (`compgen -W`, `eval` in bash-completion's quoting helpers, unquoted expansion) can expand into
- * a command substitution; man and `help` get a validated name after `--`.
+ * a command substitution — bash-completion 2.11's _quote_readline_by_ref evals a word that starts
+ * with a quote, so `cat '$(cmd)` + Tab runs cmd even in a real terminal; such words never reach
+ * the helper. man and `help` get a validated name after `--`.
  *
  * Cursor positions: Jupyter counts code points (protocol 5.2); they are converted at the API.
  */
@@ -336,6 +338,10 @@ class Scanner {
         w = this.word(i, depthNow());
       } catch (e) {
         throw fill(e);
+      }
+      if (w.end === i) {
+        i++; // nothing a word could start with (never expected; keeps the scanner moving)
+        continue;
       }
       i = w.end;
       // `2>file`, `{fd}>file`: the number is part of the redirection.
@@ -938,12 +944,25 @@ function variableNames(view: TerminalView, code: string, cursor: number, prefix:
 /** Variables the cell sets before the cursor; values only when they are plain literals. */
 export function cellVariables(code: string): Map<string, string | null> {
   const out = new Map<string, string | null>();
-  for (const m of code.matchAll(/(?:^|[\s;&|(])(?:(?:export|local|readonly|declare|typeset)\s+(?:-\w+\s+)*)?([A-Za-z_]\w*)\+?=("[^"$`\\]*"|'[^']*'|[\w@%+=:,./~-]*)/g)) {
-    const raw = m[2];
-    out.set(m[1], /^["']/.test(raw) ? raw.slice(1, -1) : raw);
+  for (const m of code.matchAll(/(?:^|[\s;&|(])(?:(?:export|local|readonly|declare|typeset)\s+(?:-\w+\s+)*)?([A-Za-z_]\w*)\+?=/g)) {
+    const from = m.index + m[0].length;
+    const raw = code.slice(from, wordEnd(code, from));
+    out.set(m[1], expandWord(raw, new Map(), null)?.value ?? null);
   }
   for (const m of code.matchAll(/\b(?:for|select)\s+([A-Za-z_]\w*)/g)) out.set(m[1], null);
-  for (const m of code.matchAll(/\bread\s+(?:-[a-zA-Z]+\s+(?:\S+\s+)?)*((?:[A-Za-z_]\w*\s*)+)/g)) for (const n of m[1].split(/\s+/)) if (n) out.set(n, null);
+  for (const m of code.matchAll(/\bread\s+([^;&|\n]*)/g)) {
+    const words = m[1].trim().split(/\s+/);
+    for (let k = 0; k < words.length; k++) {
+      const w = words[k];
+      if (w.startsWith('-')) {
+        // -a -d -i -n -N -p -t -u take a value (attached or the next word).
+        if (/^-[ersa-zA-Z]*[adinNptu]$/.test(w)) k++;
+        if (/^-[ersa-zA-Z]*a$/.test(w)) out.set(words[k] ?? '', null);
+      } else if (/^[A-Za-z_]\w*$/.test(w)) out.set(w, null);
+      else break;
+    }
+  }
+  out.delete('');
   return out;
 }
 
@@ -1337,7 +1356,10 @@ async function completeArgument(view: TerminalView, ctx: CursorContext, code: st
     const r = await bashCompletion(view, command, words);
     if (r && r.replies.length) {
       const start = ctx.start + words.curOffset;
-      const matches = r.replies.map((m) => {
+      // Hidden files only when asked for with a leading dot, as for nslab's own file names.
+      const cur = raw.slice(words.curOffset);
+      const replies = r.filenames && !cur.startsWith('.') ? r.replies.filter((m) => !/(^|\/)\.[^/]*$/.test(m)) : r.replies;
+      const matches = replies.map((m) => {
         if (!r.filenames) return m;
         let isDir = false;
         try {
@@ -1361,6 +1383,9 @@ async function completeArgument(view: TerminalView, ctx: CursorContext, code: st
       return { matches: [...names].sort(), start: ctx.start, end };
     }
   }
+  // `--file=/et`, `if=/de`: the file name after the `=` (readline breaks words there too).
+  const eq = /^[^'"\\$`]*=/.exec(raw);
+  if (eq) return completeFiles(view, { ...ctx, start: ctx.start + eq[0].length }, code, cursor, end, 'files');
   return completeFiles(view, ctx, code, cursor, end, 'files');
 }
 
@@ -1481,6 +1506,8 @@ const SAFE_HELP = new Set([
   'cut', 'tr', 'env', 'stat', 'readlink', 'pstree', 'killall', 'fuser', 'free', 'uptime', 'date', 'uname', 'df', 'du', 'cp', 'mv', 'ln',
   'rm', 'rmdir', 'chmod', 'chown', 'whoami', 'nproc', 'lsblk', 'prlimit', 'timeout', 'nice', 'nohup', 'setsid', 'stdbuf', 'taskset', 'chrt',
 ]);
+/** Where `--help` alone is only a pointer to more help. */
+const HELP_ARGS: Record<string, string[]> = { ps: ['--help', 'all'] };
 
 const docsCache = new Map<string, Promise<Docs | null>>();
 
@@ -1516,12 +1543,14 @@ async function loadDocs(command: string, lang: string): Promise<Docs | null> {
       timeoutMs: 5000,
     });
     const text = plainText(r.stdout);
-    if (r.status === 0 && text.trim()) return { text, source: 'man', options: parseOptionEntries(text) };
+    // A formatted page starts with its header, NAME(SECTION); anything else (a stub `man` of a
+    // minimised image) is not a page.
+    if (r.status === 0 && /^\s*\S+\(\w+\)/.test(text)) return { text, source: 'man', options: parseOptionEntries(text) };
   }
   if (SAFE_HELP.has(command)) {
     const file = SYSTEM_PATH.split(':').map((d) => `${d}/${command}`).find((f) => existsSync(f));
     if (file) {
-      const r = await runProcess(file, ['--help'], { env: { PATH: SYSTEM_PATH, LANG: 'C.UTF-8', COLUMNS: '80' }, timeoutMs: 3000 });
+      const r = await runProcess(file, HELP_ARGS[command] ?? ['--help'], { env: { PATH: SYSTEM_PATH, LANG: 'C.UTF-8', COLUMNS: '80' }, timeoutMs: 3000 });
       const text = plainText(r.stdout || r.stderr);
       if (text.trim()) return { text, source: 'help', options: parseOptionEntries(text) };
     }
@@ -1556,6 +1585,10 @@ export function parseOptionEntries(text: string): OptionEntry[] {
     const body = m[2];
     const gap = /\s{2,}/.exec(body);
     const spec = gap ? body.slice(0, gap.index) : body;
+    // Continuation lines are indented deeper than the heading — as deep as the description
+    // column when the description starts on the heading's line (`ps --help`'s ` f, --forest`
+    // under `-f` is an entry of its own, not a continuation).
+    const minIndent = gap ? Math.max(indent + 1, indent + gap.index + gap[0].length - 1) : indent + 1;
     let j = k + 1;
     const block = [line];
     while (j < lines.length) {
@@ -1563,13 +1596,13 @@ export function parseOptionEntries(text: string): OptionEntry[] {
       if (l.trim() === '') {
         let n = j + 1;
         while (n < lines.length && lines[n].trim() === '') n++;
-        if (n < lines.length && indentOf(lines[n]) > indent && !/^ *-/.test(lines[n].slice(0, indent + 1))) {
+        if (n < lines.length && indentOf(lines[n]) >= minIndent) {
           for (; j < n; j++) block.push('');
           continue;
         }
         break;
       }
-      if (indentOf(l) <= indent) break;
+      if (indentOf(l) < minIndent) break;
       block.push(l);
       j++;
     }
@@ -1587,9 +1620,11 @@ export function parseOptionEntries(text: string): OptionEntry[] {
   return out;
 }
 
+/** Lines shifted left by the indentation of the first one (never cutting into text). */
 function dedent(lines: string[]): string[] {
-  const ind = Math.min(...lines.filter((l) => l.trim()).map(indentOf));
-  return lines.map((l) => l.slice(ind).replace(/\s+$/, ''));
+  const first = lines.find((l) => l.trim());
+  const ind = first === undefined ? 0 : indentOf(first);
+  return lines.map((l) => l.slice(Math.min(ind, indentOf(l))).replace(/\s+$/, ''));
 }
 
 interface ManSection {
@@ -1688,8 +1723,10 @@ function findInPath(view: TerminalView, name: string): string | null {
 
 async function commandHelp(name: string, view: TerminalView, code: string, cursor: number): Promise<string | null> {
   if (KEYWORDS.includes(name) || BUILTINS.includes(name)) {
-    const help = (await builtinHelp(name)).trim();
+    let help = (await builtinHelp(name)).trim();
     if (help) {
+      const lines = help.split('\n');
+      if (lines.length > 45) help = `${lines.slice(0, 40).join('\n')}\n    … (help ${name})`;
       const file = findInPath(view, name);
       return file ? `${help}\n\n(${name} is a shell ${KEYWORDS.includes(name) ? 'keyword' : 'builtin'}; there is also ${file}: see man ${name})` : help;
     }
@@ -1706,7 +1743,7 @@ async function commandHelp(name: string, view: TerminalView, code: string, curso
   }
   if (docs?.source === 'help') {
     const lines = trimBlank(docs.text.split('\n'));
-    return `${lines.slice(0, 40).join('\n')}${lines.length > 40 ? '\n…' : ''}\n\n(${name} --help${file ? `; ${file}` : ''})`;
+    return `${lines.slice(0, 40).join('\n')}${lines.length > 40 ? '\n…' : ''}\n\n(${name} ${(HELP_ARGS[name] ?? ['--help']).join(' ')}${file ? `; ${file}` : ''})`;
   }
   return file ? `${name}: ${file} (no manual page is installed for it)` : null;
 }
@@ -1716,7 +1753,7 @@ async function optionHelp(command: string, option: string, view: TerminalView): 
   if (!docs) return null;
   const entries = optionEntries(docs.options, option);
   if (!entries.length) return null;
-  const source = docs.source === 'man' ? `man ${command}` : `${command} --help`;
+  const source = docs.source === 'man' ? `man ${command}` : `${command} ${(HELP_ARGS[command] ?? ['--help']).join(' ')}`;
   return `${command} ${option}\n\n${entries.map((e) => e.lines.join('\n')).join('\n\n')}\n\n(${source})`;
 }
 
@@ -1824,7 +1861,13 @@ function which(name: string): string | null {
 }
 
 const BASH = which('bash') ?? '/bin/bash';
-const MAN = which('man');
+let MAN = which('man');
+
+/** Tests: behave as on a machine with another `man` (null: none, as in minimised images). */
+export function setManProgramForTests(path: string | null | undefined): void {
+  MAN = path === undefined ? which('man') : path;
+  docsCache.clear();
+}
 
 interface RunResult {
   stdout: string;

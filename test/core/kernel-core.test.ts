@@ -161,6 +161,20 @@ describe('kernel core (in-memory transport)', () => {
     assert.equal(shell.interrupts, 1);
   });
 
+  it('answers kernel_info on shell while a cell runs; its idle waits until the kernel is idle', async () => {
+    const cell = execute('block');
+    transport.deliver('shell', cell);
+    await transport.waitFor((s) => s.msg.header.msg_type === 'execute_input');
+    const info = request('kernel_info_request', {});
+    transport.deliver('shell', info);
+    await transport.waitFor((s) => s.channel === 'shell' && s.msg.header.msg_type === 'kernel_info_reply');
+    assert.ok(!transport.sent.some(isIdleFor(info)), 'no idle while the cell still runs');
+    transport.deliver('control', request('interrupt_request', {}));
+    await transport.waitFor(isIdleFor(info));
+    const order = transport.sent.filter((s) => isIdleFor(cell)(s) || isIdleFor(info)(s));
+    assert.deepEqual(order.map((s) => (s.msg.parent_header as { msg_id: string }).msg_id), [cell.header.msg_id, info.header.msg_id]);
+  });
+
   it('asks for input on stdin when allowed, and routes the answer back', async () => {
     const cell = execute('ask', { allow_stdin: true });
     transport.deliver('shell', cell);
