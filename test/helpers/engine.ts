@@ -59,11 +59,14 @@ export function labNamespace(engine: ShellEngine): string | null {
  * counted: a killed lab init whose parent died first is reaped by this machine's init, in its
  * own time.
  */
-export function processesInNamespace(ns: string): number[] {
+export function processesInNamespace(ns: string, existedBefore?: Map<number, string>): number[] {
   const kind = ns.slice(0, ns.indexOf(':'));
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
+    // A namespace's inode number is reused once it is freed: a process that did not exist
+    // before the lab ended may be in a new namespace with the same number, not a survivor.
+    if (existedBefore && existedBefore.get(Number(entry)) !== startTime(Number(entry))) continue;
     try {
       if (readlinkSync(`/proc/${entry}/ns/${kind}`) === ns && !isZombie(Number(entry))) found.push(Number(entry));
     } catch {
@@ -97,4 +100,20 @@ function isZombie(pid: number): boolean {
 /** How many proc filesystems are mounted on /proc in this machine's own mount namespace. */
 export function hostProcMounts(): number {
   return readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => / \/proc proc /.test(l)).length;
+}
+
+/** Every process now, PID → start time, to tell survivors from newcomers later. */
+export function snapshotProcesses(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) if (/^\d+$/.test(entry)) out.set(Number(entry), startTime(Number(entry)));
+  return out;
+}
+
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return 'gone';
+  }
 }

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { ShellEngine } from '../../src/shell/engine.js';
-import { assertAllGone, hostProcMounts, labNamespace, processesInNamespace, runCell, startEngine } from '../helpers/engine.js';
+import { assertAllGone, hostProcMounts, labNamespace, processesInNamespace, runCell, snapshotProcesses, startEngine } from '../helpers/engine.js';
 
 const LAB_CHILD = fileURLToPath(new URL('../helpers/lab-child.js', import.meta.url));
 
@@ -109,10 +109,10 @@ async function labOwner(cells: [number, string, boolean][], asUser?: number): Pr
   return { child, report: JSON.parse(line) };
 }
 
-async function assertLabGone(report: LabReport): Promise<void> {
+async function assertLabGone(report: LabReport, existedBefore: Map<number, string>): Promise<void> {
   await assertAllGone(report.processes, 5000);
-  assert.deepEqual(processesInNamespace(report.pidns), [], 'no process in the lab PID namespace');
-  assert.deepEqual(processesInNamespace(report.mntns), [], 'no process holds the lab mount namespace');
+  assert.deepEqual(processesInNamespace(report.pidns, existedBefore), [], 'no process in the lab PID namespace');
+  assert.deepEqual(processesInNamespace(report.mntns, existedBefore), [], 'no process holds the lab mount namespace');
 }
 
 /** A lab holding the stubborn processes of issue 4: a setsid sleep, and a foreground one ignoring HUP and TERM. */
@@ -131,23 +131,26 @@ describe('the lab: nothing outlives its kernel', function () {
     const { child, report } = await labOwner(STUBBORN);
     assert.equal(report.mode, 'lab');
     assert.ok(report.processes.length >= 8, `the lab runs what we started: ${report.processes.length} processes`);
+    const before = snapshotProcesses();
     child.stdin!.write('shutdown\n');
     await new Promise((r) => child.once('exit', r));
-    await assertLabGone(report);
+    await assertLabGone(report, before);
   });
 
   it('SIGKILL of the kernel ends every process of the lab', async () => {
     const { child, report } = await labOwner(STUBBORN);
+    const before = snapshotProcesses();
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    await assertLabGone(report);
+    await assertLabGone(report, before);
   });
 
   it('SIGKILL during a flood ends the lab too', async () => {
     const { child, report } = await labOwner([[1, 'yes', false]]);
+    const before = snapshotProcesses();
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    await assertLabGone(report);
+    await assertLabGone(report, before);
   });
 
   it('a rootless lab, as an unprivileged user, runs the steps and leaves nothing', async function () {
@@ -167,8 +170,9 @@ describe('the lab: nothing outlives its kernel', function () {
     assert.match(report.outputs[2], /^completed:0:1\n\s*1 bash\n\s*\d+ ps\n$/);
     assert.match(report.outputs[4], /Error, do this: mount -t proc proc \/proc/, 'the destructive step breaks the lab, as as root');
     assert.match(report.outputs[5], /^completed:0:\s*1 ps\n$/, 'bash -c runs ps as the namespace\'s PID 1');
+    const before = snapshotProcesses();
     child.stdin!.write('shutdown\n');
     await new Promise((r) => child.once('exit', r));
-    await assertLabGone(report);
+    await assertLabGone(report, before);
   });
 });
