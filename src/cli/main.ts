@@ -10,20 +10,22 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readConnectionFile } from '../protocol/connection.js';
 import { ZmqTransport } from '../protocol/zmq-transport.js';
-import { Kernel } from '../kernel/kernel.js';
-import { ShellEngine } from '../shell/engine.js';
-import { installKernelspec, PROJECT_ROOT, uninstallKernelspec, VARIANTS, type InstallTarget } from './install.js';
-import { handouts, rerun } from './handouts.js';
+import type { InstallTarget } from './install.js';
 import { logger } from '../log.js';
 
 const log = logger('main');
-const VERSION: string = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
+const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.url));
+const VERSION: string = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')).version;
 
 async function runKernel(connectionFile: string): Promise<void> {
   const info = readConnectionFile(connectionFile);
+  // Bind first, load the rest after: a client that connects before the ports are bound
+  // retries only every 100 ms (ZeroMQ's reconnect interval).
   const transport = await ZmqTransport.bind(info);
+  const [{ Kernel }, { ShellEngine }] = await Promise.all([import('../kernel/kernel.js'), import('../shell/engine.js')]);
   const engine = new ShellEngine();
   let stopping = false;
   const stop = async (code: number) => {
@@ -76,6 +78,7 @@ function installTarget(args: string[]): InstallTarget {
 
 /** Run `fn` with the nslab kernelspec installed in a throwaway prefix (the user's is untouched). */
 async function withTemporaryKernelspec(fn: (kernelspecDir: string) => Promise<number>): Promise<number> {
+  const { installKernelspec } = await import('./install.js');
   const prefix = mkdtempSync(join(tmpdir(), 'nslab-spec-'));
   try {
     installKernelspec({ prefix });
@@ -94,17 +97,20 @@ async function main(argv: string[]): Promise<number> {
       await runKernel(args[0]);
       return -1; // keep running
     case 'install': {
+      const { installKernelspec, VARIANTS } = await import('./install.js');
       const target = installTarget(args);
       console.log(`installed kernelspec nslab in ${installKernelspec(target)}`);
       if (args.includes('--host-variant')) console.log(`installed kernelspec nslab-host in ${installKernelspec(target, VARIANTS['nslab-host'])}`);
       return 0;
     }
     case 'uninstall': {
+      const { uninstallKernelspec } = await import('./install.js');
       const removed = uninstallKernelspec(installTarget(args));
       console.log(removed.length ? removed.map((d) => `removed ${d}`).join('\n') : 'no nslab kernelspec was installed there');
       return 0;
     }
     case 'handouts': {
+      const [{ handouts }, { PROJECT_ROOT }] = await Promise.all([import('./handouts.js'), import('./install.js')]);
       const outIndex = args.indexOf('--out');
       const outDir = outIndex >= 0 ? args[outIndex + 1] : join(PROJECT_ROOT, 'handouts');
       const notebooks = positional.filter((p) => p !== outDir);
@@ -113,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     case 'rerun': {
+      const [{ rerun }, { PROJECT_ROOT }] = await Promise.all([import('./handouts.js'), import('./install.js')]);
       const runsIndex = args.indexOf('--runs');
       const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 3;
       const notebooks = positional.filter((p) => p !== String(runs));

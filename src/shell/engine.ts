@@ -43,6 +43,7 @@ export class ShellEngine {
   readonly plan: LabPlan;
   private readonly dir: string;
   private readonly terminals = new Map<number, ShellSession>();
+  private readonly starting = new Map<number, Promise<ShellSession>>();
   private readonly cols: number;
   private readonly rows: number;
   private readonly cwd: string;
@@ -83,7 +84,7 @@ export class ShellEngine {
     for (const notice of this.pendingNotices.splice(0)) io.onNotice(notice);
     let session: ShellSession;
     try {
-      session = await this.terminal(n, io);
+      session = await this.terminal(n);
     } catch (err) {
       io.onNotice(`nslab: ${(err as Error).message}\n`);
       return { outcome: 'exited', exitCode: null };
@@ -165,17 +166,29 @@ export class ShellEngine {
     return env;
   }
 
-  private async terminal(n: number, io?: CellIO): Promise<ShellSession> {
+  /**
+   * The running shell of terminal `n`, started if needed. Concurrent callers share one start
+   * (the kernel starts terminal 1 at launch while the first cell may already ask for it).
+   */
+  private terminal(n: number): Promise<ShellSession> {
     const existing = this.terminals.get(n);
-    if (existing?.alive) return existing;
-    if (n !== 1) {
-      // Joining needs the lab: make sure it runs.
-      await this.terminal(1, io);
+    if (existing?.alive) return Promise.resolve(existing);
+    let starting = this.starting.get(n);
+    if (!starting) {
+      starting = (async () => {
+        // Joining needs the lab: make sure it runs.
+        if (n !== 1) await this.terminal(1);
+        const session = await this.startSession(n);
+        if (this.closed) {
+          session.kill();
+          throw new Error('the engine is shut down');
+        }
+        this.terminals.set(n, session);
+        return session;
+      })().finally(() => this.starting.delete(n));
+      this.starting.set(n, starting);
     }
-    const starting = this.startSession(n);
-    const session = await starting;
-    this.terminals.set(n, session);
-    return session;
+    return starting;
   }
 
   private async startSession(n: number): Promise<ShellSession> {

@@ -242,3 +242,21 @@ function readComm(pid: number): string {
     return '';
   }
 }
+
+describe('shell engine start-up', function () {
+  this.timeout(30000);
+
+  it('starts one lab when the first cell arrives while the lab is still starting', async () => {
+    const { ShellEngine } = await import('../../src/shell/engine.js');
+    const engine = new ShellEngine({ cwd: '/tmp' });
+    const starting = engine.start();
+    const r = await runCell(engine, 'echo $$');
+    await starting;
+    const inits = engine.processes().filter((p) => readComm(p) === 'tini');
+    const pids = engine.processes();
+    await engine.shutdown();
+    await assertAllGone(pids);
+    assert.equal(r.output, '2\n');
+    assert.equal(inits.length, 1, 'one lab, not two');
+  });
+});
