@@ -36,6 +36,7 @@ export interface ParsedCell {
 }
 
 export const MAX_TERMINALS = 9;
+export const MAX_TIMEOUT_SECONDS = 2147483;
 const OPTION_LINE = /^\s*#\|(.*)$/;
 
 export function defaultOptions(): CellOptions {
@@ -93,7 +94,8 @@ function applyOption(o: CellOptions, name: string, value: string): string | null
     case 'timeout': {
       const n = Number(value);
       if (!value || !Number.isFinite(n) || n <= 0) return `timeout must be a number of seconds, not \`${value}\``;
-      o.timeoutSeconds = n;
+      // Timers take at most 2^31-1 ms (Node fires a longer one at once): 24 days is "never".
+      o.timeoutSeconds = Math.min(n, MAX_TIMEOUT_SECONDS);
       return null;
     }
     default:

@@ -288,8 +288,8 @@ export class Kernel {
     let items = this.history;
     if (req.hist_access_type === 'tail') items = items.slice(-Math.max(0, Number(req.n) || 0));
     if (req.hist_access_type === 'search' && typeof req.pattern === 'string') {
-      const re = globToRegExp(req.pattern);
-      items = items.filter(([, , code]) => re.test(code));
+      const pattern = req.pattern;
+      items = items.filter(([, , code]) => globMatch(pattern, code));
       if (req.n) items = items.slice(-Number(req.n));
     }
     await ctx.reply(ctx.child.reply<'history_request'>({ status: 'ok', history: items }));
@@ -308,6 +308,9 @@ export class Kernel {
     const restart = (ctx.request.content as unknown as ShutdownRequest).restart === true;
     this.cancelInput();
     await this.shells.shutdown();
+    // A cell that was running ends now (its shell is gone): let its reply and idle go out
+    // before the process exits.
+    await Promise.race([this.dispatcher.drained(), new Promise((r) => setTimeout(r, 2000).unref())]);
     await ctx.reply(ctx.child.reply<'shutdown_request'>({ status: 'ok', restart }));
     this.options.onShutdown?.(restart);
   }
@@ -341,6 +344,29 @@ function clip(text: string, max = 2000): string {
   return text.length > max ? text.slice(0, max) + `\n… (${text.length - max} more characters)` : text;
 }
 
-function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 's');
+/**
+ * Does `text` match the history-search `glob` (`*` any run, `?` one character)? A linear
+ * two-pointer match: a regex made from the glob backtracks exponentially on `*a*a*a*…b`.
+ */
+export function globMatch(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (g < glob.length && (glob[g] === '?' || glob[g] === text[t])) {
+      g++;
+      t++;
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g++;
+      resume = t;
+    } else if (star >= 0) {
+      g = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.length && glob[g] === '*') g++;
+  return g === glob.length;
 }

@@ -85,11 +85,22 @@ export function planLab(requested: string = process.env.NSLAB_LAB ?? 'auto'): La
 }
 
 /**
- * `sh -c '<setup>; exec "$@"'`: runs a few setup steps, then replaces itself with the real
- * command, so the setup leaves no process (and nothing in `ps`) behind.
+ * Closes every file descriptor above 2 that the shell inherited. node-pty opens its PTY
+ * masters without close-on-exec, so without this terminal 2's shell would hold terminal 1's
+ * master and could type into it (`echo cmd >&N`). bash, because dash cannot name fds above 9.
+ */
+// No redirection on the loop: bash would save stderr on a high fd for it, the loop would close
+// that copy, and stderr (where the prompt goes) would stay redirected. Closing a closed fd is
+// silent in bash.
+const CLOSE_INHERITED_FDS = 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done';
+
+/**
+ * `bash -c '<setup>; exec "$@"'`: closes inherited descriptors, runs a few setup steps, then
+ * replaces itself with the real command, so the setup leaves no process (and nothing in
+ * `ps`) behind.
  */
 function shExec(setup: string, command: string[]): Command {
-  return { file: '/bin/sh', args: ['-c', `${setup}; exec "$@"`, 'nslab', ...command] };
+  return { file: '/bin/bash', args: ['-c', `${CLOSE_INHERITED_FDS}; ${setup}; exec "$@"`, 'nslab', ...command] };
 }
 
 /**

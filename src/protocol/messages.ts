@@ -241,7 +241,7 @@ export class ChildBuilder<P extends MsgType> {
     return {
       identities: [...this.parent.identities],
       header: this.factory.header(msgType),
-      parent_header: this.parent.header,
+      parent_header: headerFields(this.parent.header),
       metadata,
       content,
       buffers: [],
@@ -267,4 +267,14 @@ export class ChildBuilder<P extends MsgType> {
   inputRequest(prompt: string, password: boolean): Message<'input_request'> {
     return this.make('input_request', { prompt, password });
   }
+}
+
+/**
+ * A parent header as the spec defines it, whatever else the client put in it: echoed back in
+ * every child, so an unknown field (or one nested thousands deep) must not travel along.
+ */
+export function headerFields(h: Header): Header {
+  const out: Header = { msg_id: h.msg_id, session: h.session, username: h.username, date: h.date, msg_type: h.msg_type, version: h.version };
+  if (h.subshell_id !== undefined) out.subshell_id = h.subshell_id;
+  return out;
 }

@@ -15,7 +15,7 @@ import { BindError, ProtocolError } from './errors.js';
 import type { Message, MsgType, UntypedMessage } from './messages.js';
 import { Signer } from './signing.js';
 import type { Channel, InboundChannel, Transport } from './transport.js';
-import { decode, encode, splitFrames } from './wire.js';
+import { decode, encode, MAX_MESSAGE_BYTES, splitFrames } from './wire.js';
 
 const log = logger('protocol');
 
@@ -33,7 +33,7 @@ interface Sockets {
   control: zmq.Router;
   stdin: zmq.Router;
   iopub: zmq.Publisher;
-  heartbeat: zmq.Reply;
+  heartbeat: zmq.Router;
 }
 
 /** Binding order, and the connection-file field holding each socket's port. */
@@ -47,11 +47,39 @@ const PORTS: readonly [keyof Sockets, PortField][] = [
 
 const INBOUND: readonly InboundChannel[] = ['shell', 'control', 'stdin'];
 
+/**
+ * Messages iopub keeps for one subscriber that does not read (see bind). Output messages carry
+ * at most 64 KB of text (shell/output.ts), so a stalled subscriber costs at most ~32 MB; a
+ * frontend that reads would have to fall ~3 s behind a 10 MB/s flood to lose anything.
+ */
+const IOPUB_HIGH_WATER_MARK = 500;
+
+/** Signatures remembered to refuse replays (jupyter_client keeps a digest history too). */
+const REPLAY_MEMORY = 65_536;
+
+/**
+ * The signatures of the last `size` messages: a signed message is accepted once. Without
+ * this, a byte-for-byte copy of a signed execute_request would run its code again.
+ */
+class RecentSignatures {
+  private readonly set = new Set<string>();
+  constructor(private readonly size: number) {}
+
+  /** Remember `sig`; false if it was seen already. */
+  add(sig: string): boolean {
+    if (this.set.has(sig)) return false;
+    this.set.add(sig);
+    if (this.set.size > this.size) this.set.delete(this.set.values().next().value as string);
+    return true;
+  }
+}
+
 export class ZmqTransport implements Transport {
   private listener: Listener | undefined;
   private readonly loops: Promise<void>[] = [];
   private closing: Promise<void> | undefined;
   private readonly queues: Record<Channel, SendQueue>;
+  private readonly seen = new RecentSignatures(REPLAY_MEMORY);
 
   private constructor(
     private readonly sockets: Sockets,
@@ -74,14 +102,21 @@ export class ZmqTransport implements Transport {
    */
   static async bind(info: ConnectionInfo): Promise<ZmqTransport> {
     const signer = new Signer(info.signature_scheme, info.key);
+    // libzmq refuses (and disconnects) a peer whose message is larger than this before it
+    // is buffered whole; splitFrames checks the same bound again on what it receives.
+    const inbound = { linger: CLOSE_LINGER_MS, maxMessageSize: MAX_MESSAGE_BYTES };
     const sockets: Sockets = {
-      shell: new zmq.Router({ linger: CLOSE_LINGER_MS }),
-      control: new zmq.Router({ linger: CLOSE_LINGER_MS }),
-      stdin: new zmq.Router({ linger: CLOSE_LINGER_MS }),
-      // The default high-water mark (1000 messages per subscriber) silently drops output
-      // from a chatty command when the frontend is slow to read; 0 means no limit.
-      iopub: new zmq.Publisher({ linger: CLOSE_LINGER_MS, sendHighWaterMark: 0 }),
-      heartbeat: new zmq.Reply({ linger: CLOSE_LINGER_MS }),
+      shell: new zmq.Router(inbound),
+      control: new zmq.Router(inbound),
+      stdin: new zmq.Router(inbound),
+      // Output is coalesced into few messages (a 10 MB cell is ~160), so a frontend that
+      // reads loses nothing at this mark; a subscriber that never reads (anyone may subscribe,
+      // without the key) holds at most this many messages of memory.
+      iopub: new zmq.Publisher({ linger: CLOSE_LINGER_MS, sendHighWaterMark: IOPUB_HIGH_WATER_MARK }),
+      // A Router, echoing frames as they came (identity included), as ipykernel's heartbeat
+      // device does: a Reply socket's state machine could send a ping's echo to a peer that
+      // had hung up mid-message instead of to the next client.
+      heartbeat: new zmq.Router(inbound),
     };
     for (const [channel, portField] of PORTS) {
       const port = info[portField];
@@ -148,7 +183,12 @@ export class ZmqTransport implements Transport {
   private dispatch(channel: InboundChannel, frames: Buffer[]): void {
     let msg: UntypedMessage;
     try {
-      msg = decode(splitFrames(frames), this.signer);
+      const raw = splitFrames(frames);
+      msg = decode(raw, this.signer);
+      if (this.signer.enabled && !this.seen.add(raw.signature.toString('latin1'))) {
+        log.warn(`dropped a message on ${channel}: a replay of a message already received (same signature)`);
+        return;
+      }
     } catch (err) {
       // Expected from a misbehaving or unauthenticated peer: say why, without a stack.
       // Anything else is a bug in nslab, so keep its stack.
@@ -172,7 +212,6 @@ export class ZmqTransport implements Transport {
    */
   private answerHeartbeats(): Promise<void> {
     const socket = this.sockets.heartbeat;
-    // A Reply socket must send before it may receive again: hence the awaited send.
     return forEachMessage(socket, 'heartbeat', (frames) => socket.send(frames));
   }
 }
@@ -182,7 +221,7 @@ export class ZmqTransport implements Transport {
  * the loop but closing the socket: every failure is logged and the next message read.
  */
 async function forEachMessage(
-  socket: zmq.Router | zmq.Reply,
+  socket: zmq.Router,
   name: string,
   handle: (frames: Buffer[]) => void | Promise<void>,
 ): Promise<void> {

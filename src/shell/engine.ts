@@ -144,7 +144,10 @@ export class ShellEngine {
     const home = join(this.dir, 'home');
     mkdirSync(home, { mode: 0o700 });
     for (const f of ['.bashrc', '.profile', '.bash_logout']) {
-      if (existsSync(`/etc/skel/${f}`)) copyFileSync(`/etc/skel/${f}`, join(home, f));
+      if (existsSync(`/etc/skel/${f}`)) {
+        copyFileSync(`/etc/skel/${f}`, join(home, f));
+        chmodSync(join(home, f), 0o600);
+      }
     }
   }
 

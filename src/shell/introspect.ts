@@ -61,7 +61,13 @@ export async function checkComplete(code: string): Promise<Completeness> {
     input: code.endsWith('\n') ? code : code + '\n',
     timeoutMs: 3000,
   });
-  return classifySyntax(code, r.status, r.stderr);
+  try {
+    return classifySyntax(code, r.status, r.stderr);
+  } catch (err) {
+    // Absurd nesting (thousands of `$(`) exhausts the scanner's stack: say so, don't fail.
+    if (err instanceof RangeError) return { status: 'unknown' };
+    throw err;
+  }
 }
 
 /** Completion candidates for the word at `cursor` (code points). */
@@ -747,7 +753,7 @@ export function classifySyntax(code: string, status: number | null, stderr: stri
 export function continuationIndent(code: string, end: CursorContext = scanContext(code + '\n', code.length + 1)): string {
   if (end.kind === 'heredoc' || end.quote !== 'none') return '';
   const base = '  '.repeat(Math.min(end.depth, 20));
-  const trimmed = code.replace(/[ \t]+$/, '');
+  const trimmed = trimEnd(code, ' \t');
   const joins = end.escape || /(\|\||&&|\|)\s*$/.test(trimmed);
   return joins ? base + '  ' : base;
 }
@@ -1157,7 +1163,7 @@ function completeFiles(view: TerminalView, ctx: CursorContext, code: string, cur
   if (!full || !dir || !full.value.startsWith(dir.value)) return none;
   const base = full.value.slice(dir.value.length);
   if (base.includes('/')) return none;
-  const dirHost = dir.value === '' ? view.cwd : dir.value.startsWith('/') ? hostPath(view, dir.value) : hostPath(view, dir.value.replace(/\/+$/, '') || '.');
+  const dirHost = dir.value === '' ? view.cwd : dir.value.startsWith('/') ? hostPath(view, dir.value) : hostPath(view, trimEnd(dir.value, '/') || '.');
   let entries: { name: string; isDir: boolean; exec: boolean }[] = [];
   try {
     for (const e of readdirSync(dirHost, { withFileTypes: true })) {
@@ -1304,7 +1310,10 @@ function commandLine(ctx: CursorContext, current: { raw: string; value: string |
 const PLAIN = /^[A-Za-z0-9_@%+=:,./~-]*$/;
 const COMMAND_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
 /** Commands whose bash-completion runs project files (Makefiles, ./configure …): never used. */
-const DENIED_COMPLETIONS = new Set(['make', 'gmake', 'gnumake', 'pmake', 'colormake', 'bmake', 'configure']);
+// Their completion functions run project files (Makefiles, configure) or a program a repository
+// configures (git runs core.fsmonitor from .git/config), or expand command output as code
+// (`ip netns exec` feeds namespace names to compgen -W).
+const DENIED_COMPLETIONS = new Set(['make', 'gmake', 'gnumake', 'pmake', 'colormake', 'bmake', 'configure', 'git', 'ip']);
 
 /**
  * COMP_WORDS for bash-completion, or null when the words may not be handed to it: every word
@@ -1932,4 +1941,14 @@ function runProcess(file: string, args: string[], opts: { env: Record<string, st
       child.stdin!.end(opts.input);
     }
   });
+}
+
+/**
+ * `text` without the trailing characters in `chars`. A loop, not a regex: `/[ \t]+$/` retries
+ * from every position of a long run and takes quadratic time on hostile input.
+ */
+export function trimEnd(text: string, chars: string): string {
+  let end = text.length;
+  while (end > 0 && chars.includes(text[end - 1])) end--;
+  return text.slice(0, end);
 }

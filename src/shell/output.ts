@@ -19,7 +19,8 @@ export interface OutputLimits {
   capChars: number;
 }
 
-export const DEFAULT_LIMITS: OutputLimits = { coalesceMs: 20, partialLineMs: 150, chunkChars: 256 * 1024, capChars: 10 * 1024 * 1024 };
+// chunkChars bounds one stream message (iopub's high-water mark counts messages).
+export const DEFAULT_LIMITS: OutputLimits = { coalesceMs: 20, partialLineMs: 150, chunkChars: 64 * 1024, capChars: 10 * 1024 * 1024 };
 
 export class OutputCoalescer {
   /** Complete lines waiting to be handed on. */
