@@ -6,7 +6,7 @@
  * Knows nothing about Jupyter: the kernel calls `run`, `interrupt` and `shutdown`.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstTerminalCommand, joinTerminalCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
@@ -63,8 +63,10 @@ export class ShellEngine {
     this.interruptGraceMs = opts.interruptGraceMs ?? 250;
     this.plan = planLab(opts.labMode ?? process.env.NSLAB_LAB ?? 'auto');
     if (this.plan.notice) this.pendingNotices.push(`nslab: ${this.plan.notice}\n`);
-    this.dir = mkdtempSync(join(tmpdir(), 'nslab-'));
+    removeAbandonedDirs();
+    this.dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
     chmodSync(this.dir, 0o700);
+    writeFileSync(join(this.dir, OWNER_FILE), `${process.pid} ${processStart(process.pid)}\n`, { mode: 0o600 });
     // Bracketed paste off: nslab types, it does not paste, and the mode's codes are noise.
     writeFileSync(join(this.dir, 'inputrc'), 'set enable-bracketed-paste off\n$include /etc/inputrc\n', { mode: 0o600 });
     if (this.plan.mode !== 'host') this.makeHome();
@@ -72,6 +74,9 @@ export class ShellEngine {
   }
 
   get mode(): LabMode { return this.plan.mode; }
+
+  /** The kernel's private folder (inputrc, history, the lab's home). */
+  get filesDir(): string { return this.dir; }
 
   /** Start the lab (terminal 1) now, so the first cell does not pay for it. */
   async start(): Promise<void> {
@@ -247,6 +252,45 @@ function findLabInit(ptyPid: number, mode: LabMode): number | null {
     if (st && st.ppid === ptyPid && pid !== ptyPid) return pid;
   }
   return null;
+}
+
+const DIR_PREFIX = 'nslab-';
+const OWNER_FILE = 'owner';
+
+/** Start time of a process (field 22 of its stat), to tell it from a later one with its PID. */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A kernel killed with SIGKILL cannot remove its files (inputrc, history, the lab's home):
+ * the next kernel does, for every folder of ours whose owning kernel is gone.
+ */
+function removeAbandonedDirs(): void {
+  const uid = process.getuid?.();
+  let entries: string[];
+  try {
+    entries = readdirSync(tmpdir()).filter((e) => e.startsWith(DIR_PREFIX));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = join(tmpdir(), entry);
+    try {
+      if (statSync(dir).uid !== uid) continue;
+      const [pid, start] = readFileSync(join(dir, OWNER_FILE), 'utf8').trim().split(' ');
+      if (processStart(Number(pid)) === start) continue; // its kernel still runs
+      rmSync(dir, { recursive: true, force: true });
+      log.info(`removed ${dir}, left by a kernel that is gone`);
+    } catch {
+      /* not one of ours (no owner file), or gone meanwhile */
+    }
+  }
 }
 
 function limitsFromEnv(): OutputLimits {

@@ -17,7 +17,7 @@ for (const [terminal, code, wait] of cells) {
 }
 const init = engine.initPid;
 const ns = (kind: string) => (init === null ? null : readlinkSync(`/proc/${init}/ns/${kind}`));
-process.stdout.write(JSON.stringify({ mode: engine.mode, init, pidns: ns('pid'), mntns: ns('mnt'), processes: engine.processes(), outputs }) + '\n');
+process.stdout.write(JSON.stringify({ mode: engine.mode, dir: engine.filesDir, init, pidns: ns('pid'), mntns: ns('mnt'), processes: engine.processes(), outputs }) + '\n');
 process.stdin.on('data', async () => {
   await engine.shutdown();
   process.exit(0);

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ShellEngine } from '../../src/shell/engine.js';
 import { createInterface } from 'node:readline';
-import type { ShellEngine } from '../../src/shell/engine.js';
 import { assertAllGone, hostProcMounts, labNamespace, processesInNamespace, runCell, snapshotProcesses, startEngine } from '../helpers/engine.js';
 
 const LAB_CHILD = fileURLToPath(new URL('../helpers/lab-child.js', import.meta.url));
@@ -88,6 +89,7 @@ describe('the lab: the article, step by step', function () {
 
 interface LabReport {
   mode: string;
+  dir: string;
   init: number;
   pidns: string;
   mntns: string;
@@ -137,12 +139,16 @@ describe('the lab: nothing outlives its kernel', function () {
     await assertLabGone(report, before);
   });
 
-  it('SIGKILL of the kernel ends every process of the lab', async () => {
+  it('SIGKILL of the kernel ends every process of the lab; the next kernel removes its files', async () => {
     const { child, report } = await labOwner(STUBBORN);
     const before = snapshotProcesses();
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     await assertLabGone(report, before);
+    assert.ok(existsSync(report.dir), 'a killed kernel cannot remove its own files');
+    const next = new ShellEngine({ cwd: '/tmp' });
+    await next.shutdown();
+    assert.ok(!existsSync(report.dir), `the next kernel removed ${report.dir}`);
   });
 
   it('SIGKILL during a flood ends the lab too', async () => {
