@@ -95,12 +95,19 @@ export function planLab(requested: string = process.env.NSLAB_LAB ?? 'auto'): La
 const CLOSE_INHERITED_FDS = 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done';
 
 /**
+ * A non-interactive bash drops PS1 and PS2 from the environment it passes on; the shells
+ * started after it must get them as given, so they are put back from the environment this
+ * bash received (/proc/$$/environ).
+ */
+const RESTORE_PROMPTS = 'while IFS= read -r -d "" kv; do case $kv in PS1=*|PS2=*) export "$kv";; esac; done < /proc/$$/environ';
+
+/**
  * `bash -c '<setup>; exec "$@"'`: closes inherited descriptors, runs a few setup steps, then
  * replaces itself with the real command, so the setup leaves no process (and nothing in
  * `ps`) behind.
  */
 function shExec(setup: string, command: string[]): Command {
-  return { file: '/bin/bash', args: ['-c', `${CLOSE_INHERITED_FDS}; ${setup}; exec "$@"`, 'nslab', ...command] };
+  return { file: '/bin/bash', args: ['-c', `${RESTORE_PROMPTS}; ${CLOSE_INHERITED_FDS}; ${setup}; exec "$@"`, 'nslab', ...command] };
 }
 
 /**

@@ -53,9 +53,16 @@ export interface Completion {
   end: number;
 }
 
+/**
+ * Larger cells are not analysed: scanning megabytes blocks the kernel's event loop (heartbeat
+ * included) for seconds, and nobody presses Tab in a 256 KB cell. Their answers are empty.
+ */
+export const MAX_INTROSPECT_CHARS = 256 * 1024;
+
 /** is_complete: `bash -n` (which executes nothing) plus the scanner. */
 export async function checkComplete(code: string): Promise<Completeness> {
   if (!code.trim()) return { status: 'complete' };
+  if (code.length > MAX_INTROSPECT_CHARS) return { status: 'unknown' };
   const r = await runProcess(BASH, ['--norc', '--noprofile', '-O', 'extglob', '-n'], {
     env: { PATH: SYSTEM_PATH, LC_ALL: 'C' },
     input: code.endsWith('\n') ? code : code + '\n',
@@ -72,6 +79,7 @@ export async function checkComplete(code: string): Promise<Completeness> {
 
 /** Completion candidates for the word at `cursor` (code points). */
 export async function complete(code: string, cursor: number, where?: TerminalWhere): Promise<Completion> {
+  if (code.length > MAX_INTROSPECT_CHARS) return { matches: [], start: cursor, end: cursor };
   const at = unitsFromCodePoints(code, cursor);
   const view = terminalView(where);
   let r: Range;
@@ -86,6 +94,7 @@ export async function complete(code: string, cursor: number, where?: TerminalWhe
 
 /** Help for what is under (or just before) `cursor` (code points), as plain text; null if none. */
 export async function inspect(code: string, cursor: number, where?: TerminalWhere): Promise<string | null> {
+  if (code.length > MAX_INTROSPECT_CHARS) return null;
   const at = unitsFromCodePoints(code, cursor);
   try {
     const text = await inspectAt(code, at, terminalView(where));
