@@ -18,7 +18,7 @@ import { sleep } from './client.js';
 import { KernelProcess, assertLabGone, type LabSnapshot } from './kernel-process.js';
 import { hugeProbes, nextProbe, type Probe, type ProbeContext } from './probes.js';
 import { note, report, tally } from './report.js';
-import { Rng } from './rng.js';
+import { Rng } from '../helpers/rng.js';
 
 const SEED = Number(process.env.NSLAB_FUZZ_SEED ?? 0x8a7e_2026);
 const SCALE = Number(process.env.NSLAB_FUZZ_SCALE ?? 1);

@@ -17,7 +17,7 @@ import type { Client } from './client.js';
 import { sleep, within } from './client.js';
 import { KernelProcess, MAIN, REPO, assertLabGone, snapshotLab, type LabSnapshot } from './kernel-process.js';
 import { report } from './report.js';
-import { Rng } from './rng.js';
+import { Rng } from '../helpers/rng.js';
 
 const token = randomBytes(6).toString('hex');
 const PREFIX = `nslab-pwned-${token}`;

@@ -9,12 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loopbackConnectionInfo } from '../helpers/net.js';
 import { Client, sleep, type ClientOptions, type ConnectionInfo } from './client.js';
 
 /** The repository root (this file runs as dist/test/hostile/kernel-process.js). */
@@ -193,38 +192,9 @@ export async function assertLabGone(snap: LabSnapshot, timeoutMs = 5000): Promis
 
 // ---- ports and connection files ----------------------------------------------------------------
 
-/** Ports that were free a moment ago (all listened on together, so they differ). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((res, rej) => {
-          const s = net.createServer();
-          s.once('error', rej);
-          s.listen(0, '127.0.0.1', () => res(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
-export async function newConnectionInfo(): Promise<ConnectionInfo> {
-  const [shell, control, stdin, iopub, hb] = await freePorts(5);
-  return {
-    transport: 'tcp',
-    ip: '127.0.0.1',
-    shell_port: shell,
-    control_port: control,
-    stdin_port: stdin,
-    iopub_port: iopub,
-    hb_port: hb,
-    key: randomBytes(32).toString('hex'),
-    signature_scheme: 'hmac-sha256',
-    kernel_name: 'nslab',
-  };
+export function newConnectionInfo(): Promise<ConnectionInfo> {
+  return loopbackConnectionInfo();
 }
 
 // ---- the kernel ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@
  */
 import type { Client, RequestChannel } from './client.js';
 import { DELIM, hmacHex } from './client.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../helpers/rng.js';
 
 export type Expect = 'drop' | 'reply' | 'idle' | 'silent';
 

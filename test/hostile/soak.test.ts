@@ -11,7 +11,7 @@ import type { Client, Executed } from './client.js';
 import { sleep } from './client.js';
 import { KernelProcess, assertLabGone, fdCount, rssKb } from './kernel-process.js';
 import { report, type SoakSample } from './report.js';
-import { Rng } from './rng.js';
+import { Rng } from '../helpers/rng.js';
 
 const CELLS = Number(process.env.NSLAB_SOAK_CELLS ?? 1000);
 const WARMUP = Math.min(200, CELLS / 5);

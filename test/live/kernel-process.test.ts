@@ -5,23 +5,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertAllGone } from '../helpers/engine.js';
+import { loopbackConnectionInfo } from '../helpers/net.js';
 import { processTree } from '../../src/shell/procfs.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the kernel process', function () {
   this.timeout(20000);
@@ -30,11 +22,7 @@ describe('the kernel process', function () {
     const dir = mkdtempSync(join(tmpdir(), 'nslab-orphan-'));
     try {
       const conn = join(dir, 'kernel.json');
-      const ports = await Promise.all([1, 2, 3, 4, 5].map(freePort));
-      writeFileSync(conn, JSON.stringify({
-        transport: 'tcp', ip: '127.0.0.1', key: 'k', signature_scheme: 'hmac-sha256',
-        shell_port: ports[0], control_port: ports[1], stdin_port: ports[2], iopub_port: ports[3], hb_port: ports[4],
-      }));
+      writeFileSync(conn, JSON.stringify(await loopbackConnectionInfo()));
       // A launcher shell that starts the kernel and reports its PID, like a frontend would.
       const launcher = spawn('sh', ['-c', `"${process.execPath}" "${MAIN}" kernel "${conn}" & echo $! > "${dir}/pid"; wait`], { stdio: 'ignore' });
       let kernelPid = 0;

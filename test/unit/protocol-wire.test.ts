@@ -1,3 +1,4 @@
+import { seededRandom } from '../helpers/rng.js';
 import assert from 'node:assert/strict';
 import {
   BadSignature,
@@ -278,7 +279,7 @@ describe('protocol/wire', () => {
 
   describe('fuzzing (seeded)', () => {
     it('turns a few hundred random frame lists into messages or ProtocolErrors, nothing else', () => {
-      const random = mulberry32(0x5eed);
+      const random = seededRandom(0x5eed);
       const seen = new Set<string>();
       for (let i = 0; i < 600; i++) {
         const frames = randomFrames(random);
@@ -299,7 +300,7 @@ describe('protocol/wire', () => {
     });
 
     it('decodes random JSON values only when they have the required shape', () => {
-      const random = mulberry32(42);
+      const random = seededRandom(42);
       let accepted = 0;
       for (let i = 0; i < 400; i++) {
         const values = JSON_FRAMES.map(() => (random() < 0.6 ? randomObject(random, 2) : randomJson(random, 3)));
@@ -325,17 +326,6 @@ describe('protocol/wire', () => {
   });
 });
 
-/** Small, well-known seeded PRNG (Tommy Ettinger's mulberry32): floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)];
 

@@ -1,3 +1,5 @@
+import { freePorts, loopbackConnectionInfo } from '../helpers/net.js';
+import { seededRandom } from '../helpers/rng.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,14 +40,6 @@ const KERNEL_INFO: KernelInfoReply = {
   supported_features: [],
 };
 
-/** Ports that were free a moment ago: listen on port 0 and close, all at once so they differ. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => listen(0)));
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map(closeServer));
-  return ports;
-}
-
 function listen(port: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -58,19 +52,8 @@ function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-async function tcpConnectionInfo(): Promise<ConnectionInfo> {
-  const [shell, control, stdin, iopub, hb] = await freePorts(5);
-  return {
-    transport: 'tcp',
-    ip: '127.0.0.1',
-    shell_port: shell,
-    control_port: control,
-    stdin_port: stdin,
-    iopub_port: iopub,
-    hb_port: hb,
-    key: KEY,
-    signature_scheme: 'hmac-sha256',
-  };
+function tcpConnectionInfo(): Promise<ConnectionInfo> {
+  return loopbackConnectionInfo(KEY);
 }
 
 /** `promise`, or a rejection naming `what` after `ms`; the timer never outlives the test. */
@@ -202,7 +185,7 @@ describe('protocol/zmq-transport', function () {
     const inbox = new Inbox();
     kernelSide.onMessage(inbox.listener);
     const dealer = connect(new zmq.Dealer(), info.shell_port);
-    const random = seeded(7);
+    const random = seededRandom(7);
 
     await capturingLog(async (log) => {
       const garbage = Array.from({ length: 20 }, () =>
@@ -445,14 +428,3 @@ describe('protocol/zmq-transport', function () {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so the garbage is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,3 +1,4 @@
+import { seededRandom } from '../helpers/rng.js';
 import assert from 'node:assert/strict';
 import { continuationMarker as continuationTemplate, promptMarkerTemplate } from '../../src/shell/markers.js';
 import { CSI_LENGTH_LIMIT, OSC_PAYLOAD_LIMIT, StreamParser } from '../../src/shell/stream-parser.js';
@@ -80,15 +81,6 @@ function parse(stream: string | Uint8Array, nonce = NONCE): ParserEvent[] {
   return whole;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so failures are reproducible. */
-function seededRandom(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ───────────────────────────── tests ─────────────────────────────
 

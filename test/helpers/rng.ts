@@ -88,3 +88,9 @@ export class Rng {
     ])();
   }
 }
+
+/** The generator as a plain function of floats in [0, 1), for tests that need only that. */
+export function seededRandom(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
+}
