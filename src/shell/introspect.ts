@@ -1147,7 +1147,7 @@ export function requote(name: string, quote: QuoteState, close: boolean): string
     case 'ansi':
       return name.replace(/(['\\])/g, '\\$1') + (close ? "'" : '');
     default:
-      return name.replace(/([\s"'\\$`;&|()<>*?[\]{}!#^~=])/g, (m, c: string, off: number) => (c === '=' || (c === '~' && off > 0) ? c : '\\' + c));
+      return name.replace(/([\s"'\\$`;&|()<>*?[\]{}!#^~=])/g, (_m, c: string, off: number) => (c === '=' || (c === '~' && off > 0) ? c : '\\' + c));
   }
 }
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { ShellEngine, type EngineOptions } from '../../src/shell/engine.js';
+import { pidNamespace } from '../../src/shell/procfs.js';
 import type { CellResult, RunOptions } from '../../src/shell/session.js';
 
 export interface Ran extends CellResult {
@@ -46,12 +47,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<ShellEngine
 /** PID namespace of the lab (to look for survivors after shutdown). */
 export function labNamespace(engine: ShellEngine): string | null {
   const init = engine.initPid;
-  if (init === null) return null;
-  try {
-    return readlinkSync(`/proc/${init}/ns/pid`);
-  } catch {
-    return null;
-  }
+  return init === null ? null : pidNamespace(init);
 }
 
 /**
