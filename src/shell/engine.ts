@@ -66,7 +66,7 @@ export class ShellEngine {
     removeAbandonedDirs();
     this.dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
     chmodSync(this.dir, 0o700);
-    writeFileSync(join(this.dir, OWNER_FILE), `${process.pid} ${processStart(process.pid)}\n`, { mode: 0o600 });
+    writeFileSync(join(this.dir, OWNER_FILE), `${process.pid} ${readStat(process.pid)?.start}\n`, { mode: 0o600 });
     // Bracketed paste off: nslab types, it does not paste, and the mode's codes are noise.
     writeFileSync(join(this.dir, 'inputrc'), 'set enable-bracketed-paste off\n$include /etc/inputrc\n', { mode: 0o600 });
     if (this.plan.mode !== 'host') this.makeHome();
@@ -257,15 +257,6 @@ function findLabInit(ptyPid: number, mode: LabMode): number | null {
 const DIR_PREFIX = 'nslab-';
 const OWNER_FILE = 'owner';
 
-/** Start time of a process (field 22 of its stat), to tell it from a later one with its PID. */
-function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return null;
-  }
-}
 
 /**
  * A kernel killed with SIGKILL cannot remove its files (inputrc, history, the lab's home):
@@ -284,7 +275,7 @@ function removeAbandonedDirs(): void {
     try {
       if (statSync(dir).uid !== uid) continue;
       const [pid, start] = readFileSync(join(dir, OWNER_FILE), 'utf8').trim().split(' ');
-      if (processStart(Number(pid)) === start) continue; // its kernel still runs
+      if (readStat(Number(pid))?.start === start) continue; // its kernel still runs
       rmSync(dir, { recursive: true, force: true });
       log.info(`removed ${dir}, left by a kernel that is gone`);
     } catch {

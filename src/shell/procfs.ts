@@ -15,6 +15,8 @@ export interface ProcStat {
   pgrp: number;
   /** Foreground process group of the process's controlling terminal (-1 if none). */
   tpgid: number;
+  /** Start time in clock ticks since boot: with the PID, names a process uniquely. */
+  start: string;
 }
 
 export function readStat(pid: number): ProcStat | null {
@@ -35,6 +37,7 @@ export function readStat(pid: number): ProcStat | null {
     ppid: Number(rest[1]),
     pgrp: Number(rest[2]),
     tpgid: Number(rest[5]),
+    start: rest[19],
   };
 }
 

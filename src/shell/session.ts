@@ -12,7 +12,7 @@ import { StreamParser } from './stream-parser.js';
 import type { ParserEvent } from './types.js';
 import { armingLine } from './markers.js';
 import { Backlog, DEFAULT_LIMITS, OutputCoalescer, type OutputLimits } from './output.js';
-import { findTerminalReader, foregroundGroup, nsPids, processTree, readStat, SHELL_NAMES, terminalModes, type Waiter } from './procfs.js';
+import { findTerminalReader, foregroundGroup, nsPids, processTree, readStat, SHELL_NAMES, terminalModes, type ProcStat, type Waiter } from './procfs.js';
 import type { Command } from '../lab/sandbox.js';
 import { logger } from '../log.js';
 
@@ -149,7 +149,7 @@ export class ShellSession {
     if (first?.kind === 'prompt') {
       s.state = 'prompt';
       s.lastPromptPid = first.shellPid;
-      s.topShellPgrp = s.findShellPgrp(first.shellPid);
+      s.topShellPgrp = s.findShell(first.shellPid)?.pgrp ?? null;
       return s;
     }
     const { text } = s.backlog.take();
@@ -363,11 +363,8 @@ export class ShellSession {
    * path that works from this machine whatever mount namespace the shell is in.
    */
   shellCwd(): string | undefined {
-    for (const pid of processTree(this.pid)) {
-      const st = readStat(pid);
-      if (st && SHELL_NAMES.has(st.comm) && nsPids(pid).at(-1) === this.lastPromptPid) return `/proc/${pid}/cwd`;
-    }
-    return undefined;
+    const shell = this.lastPromptPid === null ? null : this.findShell(this.lastPromptPid);
+    return shell ? `/proc/${shell.pid}/cwd` : undefined;
   }
 
   /** Resize the terminal (columns decide how wide `ps -ef` may print). */
@@ -464,10 +461,11 @@ export class ShellSession {
     }, CONFIRM_WAIT_MS);
   }
 
-  private findShellPgrp(innerPid: number | null): number | null {
+  /** The shell on this terminal whose PID in its own namespace is `innerPid` (any shell: null). */
+  private findShell(innerPid: number | null): ProcStat | null {
     for (const pid of processTree(this.pid)) {
       const st = readStat(pid);
-      if (st && SHELL_NAMES.has(st.comm) && (innerPid === null || nsPids(pid).at(-1) === innerPid)) return st.pgrp;
+      if (st && SHELL_NAMES.has(st.comm) && (innerPid === null || nsPids(pid).at(-1) === innerPid)) return st;
     }
     return null;
   }
