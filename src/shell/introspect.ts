@@ -487,6 +487,18 @@ class Scanner {
     const stop = (quote: QuoteState, escape = false): never => {
       throw new AtCursor({ kind: 'word', start, quote, escape, prefixValue: value }, false);
     };
+    // `$…` and backquotes read the same inside double quotes as outside: an expansion makes
+    // the word's value unknown; a lone `$` is just a character.
+    const expansion = (at: number): number => {
+      if (s[at] === '`') {
+        value = null;
+        return this.list(at + 1, '`', depth + 1);
+      }
+      const j = this.dollar(at, depth);
+      if (j !== at + 1) value = null;
+      else add('$');
+      return j;
+    };
     for (;;) {
       if (i >= this.to) stop('none');
       const c = s[i];
@@ -563,16 +575,8 @@ class Scanner {
             }
             continue;
           }
-          if (d === '$') {
-            const j = this.dollar(i, depth);
-            if (j !== i + 1) value = null;
-            else add('$');
-            i = j;
-            continue;
-          }
-          if (d === '`') {
-            value = null;
-            i = this.list(i + 1, '`', depth + 1);
+          if (d === '$' || d === '`') {
+            i = expansion(i);
             continue;
           }
           add(d);
@@ -580,16 +584,8 @@ class Scanner {
         }
         continue;
       }
-      if (c === '$') {
-        const j = this.dollar(i, depth);
-        if (j !== i + 1) value = null;
-        else add('$');
-        i = j;
-        continue;
-      }
-      if (c === '`') {
-        value = null;
-        i = this.list(i + 1, '`', depth + 1);
+      if (c === '$' || c === '`') {
+        i = expansion(i);
         continue;
       }
       add(c);
