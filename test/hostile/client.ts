@@ -358,7 +358,8 @@ export class Client {
 
   // ---- receiving ------------------------------------------------------------------------------
 
-  private async receiveLoop(channel: RequestChannel | 'iopub', socket: zmq.Dealer | zmq.Subscriber): Promise<void> {
+  /** Receive from `socket` until it is closed, handing each message to `handle`. */
+  private async eachMessage(socket: { closed: boolean; receive(): Promise<Buffer[]> }, handle: (frames: Buffer[]) => void): Promise<void> {
     while (!socket.closed) {
       let frames: Buffer[];
       try {
@@ -368,27 +369,24 @@ export class Client {
         await sleep(1);
         continue;
       }
-      const msg = this.verify(channel, frames);
-      if (msg) this.deliver(msg);
+      handle(frames);
     }
   }
 
-  private async heartbeatLoop(): Promise<void> {
-    const socket = this.sockets.hb;
-    while (!socket.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch {
-        if (socket.closed) return;
-        await sleep(1);
-        continue;
-      }
+  private receiveLoop(channel: RequestChannel | 'iopub', socket: zmq.Dealer | zmq.Subscriber): Promise<void> {
+    return this.eachMessage(socket, (frames) => {
+      const msg = this.verify(channel, frames);
+      if (msg) this.deliver(msg);
+    });
+  }
+
+  private heartbeatLoop(): Promise<void> {
+    return this.eachMessage(this.sockets.hb, (frames) => {
       // [empty delimiter, payload…]
       const body = frames[0]?.length === 0 ? frames.slice(1) : frames;
       const key = body[0]?.toString('latin1') ?? '';
       this.hbWaiters.get(key)?.(body);
-    }
+    });
   }
 
   private bad(why: string): null {
