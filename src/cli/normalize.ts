@@ -16,6 +16,10 @@
  *   ELAPSED of a `ps` table, and the terminal number in `pts/N` (the host allocates it).
  *   In `ps` tables (header and rows) runs of blanks count as one, since column widths follow
  *   the widths of the values.
+ * - **What `ping` measures.** Round-trip times (`time=0.045 ms`, the summary's
+ *   `rtt min/avg/max/mdev = …` and `time 1001ms`); the packet counts stay exact.
+ * - **System V IPC keys.** `ipcmk` picks a random key, shown as `0x…` first in `ipcs` rows and
+ *   after `Key:`/`key` labels; the ids (`msqid 0`) stay exact.
  *
  * Everything else must match byte for byte.
  */
@@ -141,6 +145,13 @@ function normalizeLine(line: string, max: number): string {
   s = s.replace(/(?<![\d:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?![\d:])/g, '<time>');
   s = s.replace(/(?<![\d:])\d{1,2}:\d{2}(?![\d:])/g, '<time>');
   s = s.replace(/\bpts\/\d+\b/g, 'pts/<n>');
+  // ping: `time=0.045 ms`, `rtt min/avg/max/mdev = 0.031/0.040/0.050/0.009 ms`, `, time 1001ms`.
+  s = s.replace(/\btime[=<]\d+(?:\.\d+)? ?ms\b/g, 'time=<ms> ms');
+  s = s.replace(/\b(rtt|round-trip) (min\/avg\/max(?:\/mdev|\/stddev)?) = [\d./]+ ms\b/g, '$1 $2 = <ms> ms');
+  s = s.replace(/(packets transmitted, .*), time \d+ ?ms\b/g, '$1, time <ms>ms');
+  // System V IPC keys (random from ipcmk): first in an `ipcs` row, or after a key label.
+  s = s.replace(/^0x[0-9a-f]{8}(?=\s+\d)/, '<ipc-key>');
+  s = s.replace(/\b([Kk]ey[:=]?\s*)0x[0-9a-f]{8}\b/g, '$1<ipc-key>');
   return s;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The lab: a disposable set of namespaces (PID, mount with private propagation, UTS, IPC) with
+ * The lab: a disposable set of namespaces (PID, mount with private propagation, UTS, IPC, network) with
  * tini as PID 1 and the learner's bash as its child — what `docker run --init` gives the article's
  * learner, made with util-linux instead of Docker.
  *
@@ -29,7 +29,9 @@ function which(name: string): string | null {
 }
 
 /** Namespace flags of the lab, shared by its creation (unshare) and joining it (nsenter). */
-const LAB_NAMESPACES = ['--mount', '--pid', '--uts', '--ipc'];
+// The network namespace: like the article's container, the lab has a network of its own, so the
+// network notebook's veth pairs and addresses can never touch this machine's interfaces.
+const LAB_NAMESPACES = ['--mount', '--pid', '--uts', '--ipc', '--net'];
 
 function unshareArgs(mode: 'lab' | 'rootless'): string[] {
   return [
@@ -136,4 +138,17 @@ export function joinTerminalCommand(mode: LabMode, initPid: number, shell: strin
     'setpriv', '--pdeathsig', 'KILL', '--',
     'nsenter', `--target=${initPid}`, ...userns, ...LAB_NAMESPACES, '--', ...shell,
   ]);
+}
+
+/**
+ * Brings up the lab's loopback interface (a new network namespace starts with `lo` down), from
+ * outside the lab's PID namespace so that it costs the lab none of its small PIDs. Null when
+ * there is nothing to do (no lab, or iproute2 is not installed: the lab then has `lo` down).
+ */
+export function loopbackUpCommand(mode: LabMode, initPid: number): Command | null {
+  if (mode === 'host') return null;
+  const ip = which('ip');
+  if (!ip) return null;
+  const userns = mode === 'rootless' ? ['--user', '--preserve-credentials'] : [];
+  return { file: which('nsenter') ?? 'nsenter', args: [`--target=${initPid}`, ...userns, '--net', '--', ip, 'link', 'set', 'lo', 'up'] };
 }

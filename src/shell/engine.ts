@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstTerminalCommand, joinTerminalCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
+import { firstTerminalCommand, joinTerminalCommand, loopbackUpCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
 import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
 import { processTree, readStat } from './procfs.js';
@@ -218,9 +218,19 @@ export class ShellEngine {
       limits: this.limits,
       interruptGraceMs: this.interruptGraceMs,
     });
-    if (n === 1) this.labGeneration++;
+    if (n === 1) {
+      this.labGeneration++;
+      this.bringUpLoopback(findLabInit(session.pid, this.mode));
+    }
     log.info(`terminal ${n} started (pid ${session.pid}, lab #${this.labGeneration})`);
     return session;
+  }
+
+  private bringUpLoopback(init: number | null): void {
+    const command = init === null ? null : loopbackUpCommand(this.mode, init);
+    if (!command) return;
+    const r = spawnSync(command.file, command.args, { encoding: 'utf8', timeout: 5000 });
+    if (r.status !== 0) log.info(`lo of the lab stays down: ${(r.stderr || r.error?.message || r.status)}`);
   }
 
   private onShellExited(n: number): void {

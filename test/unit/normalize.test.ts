@@ -96,6 +96,31 @@ describe('normalize: what may differ between runs', () => {
     });
   });
 
+  describe('measurements of ping and random IPC keys', () => {
+    it('ping round-trip times, but not its counts', () => {
+      const run = [
+        '64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.045 ms',
+        '2 packets transmitted, 2 received, 0% packet loss, time 1001ms',
+        'rtt min/avg/max/mdev = 0.031/0.040/0.050/0.009 ms',
+      ].join('\n');
+      assert.equal(normalizeText(run), [
+        '64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=<ms> ms',
+        '2 packets transmitted, 2 received, 0% packet loss, time <ms>ms',
+        'rtt min/avg/max/mdev = <ms> ms',
+      ].join('\n'));
+      assert.equal(normalizeText('2 packets transmitted, 1 received, 50% packet loss, time 1001ms'),
+        '2 packets transmitted, 1 received, 50% packet loss, time <ms>ms');
+    });
+
+    it('ipcs keys, but not ids, owners or modes', () => {
+      assert.equal(normalizeText('0x1c4a7d35 0          root       644        0            0'),
+        '<ipc-key> 0          root       644        0            0');
+      assert.equal(normalizeText('Key: 0xdeadbeef'), 'Key: <ipc-key>');
+      assert.equal(normalizeText('Message queue id: 0'), 'Message queue id: 0');
+      assert.equal(normalizeText('0x00000000 is a mask'), '0x00000000 is a mask');
+    });
+  });
+
   describe('comparableOutputs', () => {
     it('joins stream chunks, however the kernel split them', () => {
       const one = comparableOutputs([{ output_type: 'stream', name: 'stdout', text: 'a\nb\n' }]);
