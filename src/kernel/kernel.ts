@@ -155,6 +155,14 @@ export class Kernel {
         publish('stdout', text);
       },
       onNotice: (text) => publish('stderr', text),
+      onDisplay: (bundle) => {
+        // Expectations read what the learner reads: the picture's text form counts as output.
+        if (keepOutput) output += bundle.data['text/plain'] ?? '';
+        if (silent) return;
+        sending = sending
+          .then(() => ctx.publish(ctx.child.displayData(bundle.data, bundle.metadata as JsonObject)))
+          .catch((err) => log.error('display send failed', err));
+      },
       requestInput: req.allow_stdin === true ? (prompt, password) => this.requestInput(ctx, prompt, password) : undefined,
     };
     let timedOut = false;

@@ -6,9 +6,10 @@
  * Knows nothing about Jupyter: the kernel calls `run`, `interrupt` and `shutdown`.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installLabTools, LAB_PIDNS_FILE } from '../lab/tools.js';
 import { firstTerminalCommand, joinTerminalCommand, loopbackUpCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
 import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
@@ -53,6 +54,8 @@ export class ShellEngine {
   /** Said once, in the next cell's output. */
   private pendingNotices: string[] = [];
   private labGeneration = 0;
+  /** Commands nslab adds to the lab (nstree), appended to its PATH. */
+  private readonly toolsDir: string;
   private closed = false;
 
   constructor(opts: EngineOptions = {}) {
@@ -70,6 +73,7 @@ export class ShellEngine {
     // Bracketed paste off: nslab types, it does not paste, and the mode's codes are noise.
     writeFileSync(join(this.dir, 'inputrc'), 'set enable-bracketed-paste off\n$include /etc/inputrc\n', { mode: 0o600 });
     if (this.plan.mode !== 'host') this.makeHome();
+    this.toolsDir = installLabTools(this.dir);
     log.info(`lab mode ${this.plan.mode}; files in ${this.dir}`);
   }
 
@@ -168,6 +172,10 @@ export class ShellEngine {
       INPUTRC: join(this.dir, 'inputrc'),
       HISTFILE: join(this.dir, `history-${n}`),
       HISTCONTROL: 'ignorespace',
+      // Last on PATH: nslab's commands never shadow the learner's.
+      PATH: `${process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}:${this.toolsDir}`,
+      // Which terminal a shell belongs to: nstree labels each terminal's first shell with it.
+      NSLAB_TERMINAL: String(n),
       ...(this.plan.mode === 'host' ? {} : { HOME: join(this.dir, 'home') }),
       ...markerEnvironment(this.nonce),
     });
@@ -220,10 +228,23 @@ export class ShellEngine {
     });
     if (n === 1) {
       this.labGeneration++;
-      this.bringUpLoopback(findLabInit(session.pid, this.mode));
+      const init = findLabInit(session.pid, this.mode);
+      this.bringUpLoopback(init);
+      this.recordLabNamespace(init);
     }
     log.info(`terminal ${n} started (pid ${session.pid}, lab #${this.labGeneration})`);
     return session;
+  }
+
+  /** For nstree: which PID namespace is the lab's (it names the picture's outer box after it). */
+  private recordLabNamespace(init: number | null): void {
+    const file = join(this.dir, LAB_PIDNS_FILE);
+    try {
+      if (init === null) rmSync(file, { force: true });
+      else writeFileSync(file, `${readlinkSync(`/proc/${init}/ns/pid`)}\n`, { mode: 0o600 });
+    } catch (err) {
+      log.info(`the lab's PID namespace is not known to nstree: ${(err as Error).message}`);
+    }
   }
 
   private bringUpLoopback(init: number | null): void {

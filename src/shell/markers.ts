@@ -4,6 +4,7 @@
  *
  *   PS1 → ESC ] 6973 ; <nonce> ; P ; <exit status> ; <shell pid> BEL   ("prompt": ready for a command)
  *   PS2 → ESC ] 6973 ; <nonce> ; C ; <shell pid> BEL                   ("continuation": needs more input)
+ *   a program → ESC ] 6973 ; <nonce> ; D ; <base64 of a JSON mime bundle> BEL   ("display": rich output)
  *
  * Each is wrapped in \x01 … \x02 so that readline knows it takes no columns; bash strips those
  * bytes, dash prints them verbatim (the stream parser drops them next to a marker).
@@ -27,6 +28,27 @@ export const enum MarkerKind {
   Prompt = 'P',
   /** The shell shows its continuation prompt: the command typed so far is incomplete. */
   Continuation = 'C',
+  /** A program in the lab shows rich output. Arg: base64 of `{"data": {mime: text}, "metadata": {}}`. */
+  Display = 'D',
+}
+
+/**
+ * The environment variable that tells lab programs how to show rich output (`nstree`): its
+ * value is the OSC prefix `6973;<nonce>;D`, so a program writes
+ * `ESC ] $NSLAB_DISPLAY ; <base64 of {"data": {...}, "metadata": {...}}> BEL`.
+ * Not a secret (PS1 carries the nonce too): it keeps stray output from becoming a display by
+ * accident, as it keeps stray output from ending a command.
+ */
+export const DISPLAY_ENV = 'NSLAB_DISPLAY';
+
+export function displayPrefix(nonce: string): string {
+  return `${MARKER_OSC};${nonce};${MarkerKind.Display}`;
+}
+
+/** The display marker a program prints to show `bundle` as rich output. */
+export function displaySequence(nonce: string, bundle: { data: Record<string, string>; metadata?: Record<string, unknown> }): string {
+  const json = JSON.stringify({ data: bundle.data, metadata: bundle.metadata ?? {} });
+  return `\x1b]${displayPrefix(nonce)};${Buffer.from(json, 'utf8').toString('base64')}\x07`;
 }
 
 export function newNonce(): string {
@@ -52,6 +74,7 @@ export function markerEnvironment(nonce: string): Record<string, string> {
     PS1: ps1,
     PS2: continuationMarker(nonce),
     PROMPT_COMMAND: 'PS1=$NSLAB_PS1',
+    [DISPLAY_ENV]: displayPrefix(nonce),
   };
 }
 

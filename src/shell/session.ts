@@ -9,7 +9,7 @@
 import * as pty from 'node-pty';
 import { readlinkSync } from 'node:fs';
 import { StreamParser } from './stream-parser.js';
-import type { ParserEvent } from './types.js';
+import type { DisplayBundle, ParserEvent } from './types.js';
 import { armingLine } from './markers.js';
 import { Backlog, DEFAULT_LIMITS, OutputCoalescer, type OutputLimits } from './output.js';
 import { findTerminalReader, foregroundGroup, nsPids, processTree, readStat, SHELL_NAMES, terminalModes, type ProcStat, type Waiter } from './procfs.js';
@@ -44,6 +44,11 @@ export interface CellIO {
    * be asked for (the program then gets end-of-file).
    */
   requestInput?(prompt: string, password: boolean): Promise<string | null>;
+  /**
+   * Rich output a program asked for (`nstree`), in order with the text around it. Without this,
+   * the bundle's text/plain is shown as output.
+   */
+  onDisplay?(bundle: DisplayBundle): void;
 }
 
 export type CellOutcome =
@@ -91,6 +96,10 @@ export class ShellSession {
   private readonly quietMs: number;
   private readonly backlog: Backlog;
   private coalescer: OutputCoalescer | null = null;
+  /** The running cell's io (for rich output, which does not go through the coalescer). */
+  private cellIo: CellIO | null = null;
+  /** Characters of rich output this cell showed: bounded by the same cap as its text. */
+  private displayChars = 0;
   private events: ControlEvent[] = [];
   private eventWaiter: ((e: ControlEvent) => void) | null = null;
   private quietTimer: NodeJS.Timeout | null = null;
@@ -174,6 +183,8 @@ export class ShellSession {
       this.limits,
     );
     this.coalescer = coalescer;
+    this.cellIo = io;
+    this.displayChars = 0;
     try {
       const kept = this.backlog.take();
       if (kept.text) coalescer.write(kept.text);
@@ -182,6 +193,7 @@ export class ShellSession {
     } finally {
       coalescer.flush();
       this.coalescer = null;
+      this.cellIo = null;
       this.cellRunning = false;
       this.stopWatching();
     }
@@ -391,8 +403,44 @@ export class ShellSession {
       if (this.watching) this.armQuietCheck();
       return;
     }
+    if (e.kind === 'display' || e.kind === 'display-invalid') {
+      if (!this.muted) this.onDisplayEvent(e);
+      return;
+    }
     if (e.kind === 'prompt') this.muted = false;
     this.pushEvent(e.kind === 'prompt' ? { kind: 'prompt', exitCode: e.exitCode, shellPid: e.shellPid } : { kind: 'continuation' });
+  }
+
+  /**
+   * Rich output goes out after the text before it (the coalescer is flushed first), so a
+   * picture stays where the program printed it. Between cells (a command left running) only its
+   * text form is kept, with the rest of that command's output.
+   */
+  private onDisplayEvent(e: Extract<ParserEvent, { kind: 'display' | 'display-invalid' }>): void {
+    const io = this.cellIo;
+    if (e.kind === 'display-invalid') {
+      const notice = `nslab: a program sent rich output that could not be shown (${e.reason}).\n`;
+      if (io && this.coalescer) {
+        this.coalescer.flush();
+        io.onNotice(notice);
+      }
+      return;
+    }
+    const text = e.bundle.data['text/plain'] ?? '';
+    if (io && this.coalescer) {
+      this.coalescer.flush();
+      const size = Object.values(e.bundle.data).reduce((n, v) => n + v.length, 0);
+      const overCap = this.displayChars + size > this.limits.capChars;
+      const firstOver = overCap && this.displayChars <= this.limits.capChars;
+      this.displayChars += size;
+      if (overCap) {
+        if (firstOver) io.onNotice(`nslab: this cell's rich output passed ${formatChars(this.limits.capChars)}; the rest is not shown.\n`);
+      } else if (io.onDisplay) io.onDisplay(e.bundle);
+      else this.coalescer.write(withFinalNewline(text));
+    } else {
+      this.backlog.write(withFinalNewline(text));
+    }
+    if (this.watching) this.armQuietCheck();
   }
 
   private pushEvent(e: ControlEvent): void {
@@ -487,4 +535,8 @@ function safeReadlink(path: string): string | null {
 
 export function formatChars(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} characters`;
+}
+
+function withFinalNewline(text: string): string {
+  return text === '' || text.endsWith('\n') ? text : text + '\n';
 }

@@ -36,6 +36,12 @@ import type { ParserEvent } from './types.js';
 export const OSC_PAYLOAD_LIMIT = 4096;
 
 /**
+ * Longest payload of our display marker (`6973;<nonce>;D;<base64>`), in characters: a picture of
+ * a few hundred processes is well below 1 MB. Past it the display is refused with a notice.
+ */
+export const DISPLAY_PAYLOAD_LIMIT = 8 * 1024 * 1024;
+
+/**
  * Longest CSI parameter/intermediate string that is buffered. Real SGR sequences stay well below;
  * a longer CSI is swallowed up to its final byte and dropped, even if it is an SGR.
  */
@@ -124,6 +130,9 @@ const enum Step {
  * - `OSC 6973;<nonce>;C` → `{kind:'continuation'}`. `C;<pid>` is accepted too and `C;<anything
  *   else>` dropped, by the same reasoning as for `P`: a PS2 of `C;$$` would keep programs that print
  *   the environment (`env` shows PS2 verbatim, nonce included) from faking a continuation.
+ * - `OSC 6973;<nonce>;D;<base64 JSON>` → `{kind:'display', bundle}` when the JSON is a mime bundle
+ *   (`data`: mime type → string, optional `metadata` object), else `{kind:'display-invalid',
+ *   reason}`; it may be up to {@link DISPLAY_PAYLOAD_LIMIT} long (other OSCs: 4096).
  * - Any other OSC, including ours with another nonce or a malformed body, is dropped without an
  *   event: notebooks cannot render OSC, and only the shell knows the nonce.
  *
@@ -153,6 +162,10 @@ export class StreamParser {
   /** Payload of the current OSC (without `ESC ]` and terminator). */
   private oscPayload = '';
   private oscOverflowed = false;
+  /** How long the current OSC may grow: raised for our display marker once its prefix is seen. */
+  private oscLimit = OSC_PAYLOAD_LIMIT;
+  /** `6973;<nonce>;D;`: the start of a display marker's payload. */
+  private readonly displayPrefix: string;
 
   /**
    * @param nonce the per-kernel secret in our markers (see `newNonce()` in markers.ts). Markers
@@ -163,6 +176,7 @@ export class StreamParser {
       throw new RangeError(`StreamParser: the nonce must be non-empty, without ';' or control characters`);
     }
     this.nonce = nonce;
+    this.displayPrefix = `${MARKER_OSC};${nonce};${MarkerKind.Display};`;
   }
 
   /**
@@ -205,6 +219,8 @@ export class StreamParser {
         index++;
       } else if (this.state === State.Ground) {
         index += this.consumeGround(text, index);
+      } else if (this.state === State.OscString && text.charCodeAt(index) >= 0x20) {
+        index += this.consumeOscRun(text, index);
       } else if (this.handleSequenceChar(char) === Step.Consumed) {
         index++;
       }
@@ -311,6 +327,7 @@ export class StreamParser {
         this.state = State.OscString;
         this.oscPayload = '';
         this.oscOverflowed = false;
+        this.oscLimit = OSC_PAYLOAD_LIMIT;
         return Step.Consumed;
       case 'P': // DCS
       case 'X': // SOS
@@ -380,12 +397,37 @@ export class StreamParser {
       return Step.Consumed;
     }
     if (char.charCodeAt(0) < 0x20) return Step.Consumed; // xterm ignores C0 inside OSC strings
-    if (this.oscPayload.length >= OSC_PAYLOAD_LIMIT) {
-      this.oscOverflowed = true;
-      this.oscPayload = ''; // stop buffering; the rest is swallowed up to the terminator
+    if (!this.oscOverflowed && this.oscPayload.length >= this.oscLimit) {
+      if (this.oscLimit === OSC_PAYLOAD_LIMIT && this.oscPayload.startsWith(this.displayPrefix)) {
+        this.oscLimit = DISPLAY_PAYLOAD_LIMIT;
+      } else {
+        this.oscOverflowed = true;
+        // Stop buffering; the rest is swallowed up to the terminator. A display keeps its prefix,
+        // so that its end can say why nothing was shown.
+        this.oscPayload = this.oscLimit === DISPLAY_PAYLOAD_LIMIT ? this.displayPrefix : '';
+      }
     }
     if (!this.oscOverflowed) this.oscPayload += char;
     return Step.Consumed;
+  }
+
+  /**
+   * A run of payload characters (none below 0x20: BEL, ESC and the C0 controls xterm ignores go
+   * through {@link handleOscString}), appended at once: a display's payload can be megabytes.
+   */
+  private consumeOscRun(text: string, start: number): number {
+    let end = start;
+    while (end < text.length && text.charCodeAt(end) >= 0x20) end++;
+    if (this.oscOverflowed) return end - start;
+    // Within the current limit: one append. At the limit, one character at a time decides.
+    const room = this.oscLimit - this.oscPayload.length;
+    if (room <= 0) {
+      this.handleOscString(text[start]);
+      return 1;
+    }
+    const take = Math.min(room, end - start);
+    this.oscPayload += text.slice(start, start + take);
+    return take;
   }
 
   private handleOscStringEscape(char: string): Step {
@@ -410,7 +452,12 @@ export class StreamParser {
     this.companion = Companion.Stx;
     const payload = this.oscPayload;
     this.oscPayload = '';
-    if (this.oscOverflowed) return;
+    if (this.oscOverflowed) {
+      if (payload === this.displayPrefix) {
+        this.emitEvent({ kind: 'display-invalid', reason: `larger than ${DISPLAY_PAYLOAD_LIMIT / 1024 / 1024} MiB` });
+      }
+      return;
+    }
     const marker = this.parseMarker(payload);
     if (marker !== null) this.emitEvent(marker);
   }
@@ -426,6 +473,7 @@ export class StreamParser {
       if (exitCode === null) return null;
       return { kind: 'prompt', exitCode, shellPid: parseDecimal(args[1]) };
     }
+    if (kind === MarkerKind.Display && args.length === 1) return parseDisplay(args[0]);
     if (kind === MarkerKind.Continuation) {
       const isMarker = args.length === 0 || (args.length === 1 && parseDecimal(args[0]) !== null);
       return isMarker ? { kind: 'continuation' } : null;
@@ -511,6 +559,36 @@ function isCsiParameter(code: number): boolean {
 /** CSI final bytes: @ A–Z [ \ ] ^ _ ` a–z { | } ~ */
 function isCsiFinal(code: number): boolean {
   return code >= 0x40 && code <= 0x7e;
+}
+
+const MIME_TYPE = /^[a-z]+\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+/** A display marker's payload (base64 of a JSON mime bundle) as an event. */
+function parseDisplay(base64: string): ParserEvent {
+  const invalid = (reason: string): ParserEvent => ({ kind: 'display-invalid', reason });
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return invalid('not base64');
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(base64, 'base64')));
+  } catch (err) {
+    return invalid(err instanceof SyntaxError ? 'not JSON' : 'not UTF-8');
+  }
+  if (!isPlainObject(value) || !isPlainObject(value.data)) return invalid('no "data" object');
+  const entries = Object.entries(value.data);
+  if (entries.length === 0) return invalid('"data" is empty');
+  const data: Record<string, string> = {};
+  for (const [mime, text] of entries) {
+    if (!MIME_TYPE.test(mime)) return invalid(`"${mime.slice(0, 40)}" is not a mime type`);
+    if (typeof text !== 'string') return invalid(`"data" of ${mime} is not a string`);
+    data[mime] = text;
+  }
+  const metadata = value.metadata === undefined ? {} : value.metadata;
+  if (!isPlainObject(metadata)) return invalid('"metadata" is not an object');
+  return { kind: 'display', bundle: { data, metadata } };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** A non-negative decimal integer (no sign, no spaces), or null. */

@@ -1,3 +1,12 @@
+/**
+ * Rich output a program in the lab asked for (a Jupyter mime bundle: `text/plain`,
+ * `image/svg+xml`, …), as `display_data` carries it.
+ */
+export interface DisplayBundle {
+  data: Record<string, string>;
+  metadata: Record<string, unknown>;
+}
+
 /** Events of the PTY stream parser (pure: bytes in, events out). */
 export type ParserEvent =
   /** Program output, cleaned: no markers, no OSC, no non-SGR escape sequences, CRLF → LF. */
@@ -5,4 +14,8 @@ export type ParserEvent =
   /** A primary prompt: the shell is ready. exitCode/shellPid are null if not numeric. */
   | { kind: 'prompt'; exitCode: number | null; shellPid: number | null }
   /** A continuation prompt (PS2): the shell needs more input to complete the command. */
-  | { kind: 'continuation' };
+  | { kind: 'continuation' }
+  /** A display marker: a program asked for rich output (see markers.ts, `displaySequence`). */
+  | { kind: 'display'; bundle: DisplayBundle }
+  /** A display marker with our nonce whose payload could not be read; `reason` says why. */
+  | { kind: 'display-invalid'; reason: string };

@@ -35,6 +35,11 @@ class ScriptedShell implements ShellBackend {
       }
       case 'incomplete':
         return { outcome: 'incomplete', exitCode: null };
+      case 'picture':
+        io.onOutput('before\n');
+        io.onDisplay?.({ data: { 'text/plain': `picture of ${arg}`, 'image/svg+xml': '<svg/>' }, metadata: {} });
+        io.onOutput('after\n');
+        return { outcome: 'completed', exitCode: 0 };
       default:
         return { outcome: 'completed', exitCode: 0 };
     }
@@ -98,6 +103,22 @@ describe('kernel core (in-memory transport)', () => {
     assert.equal((reply.msg.content as { execution_count: number }).execution_count, 1);
     assert.deepEqual(reply.msg.identities, [Buffer.from('c1')], 'the reply is routed to the requesting client');
     for (const s of childrenOf(transport, req).filter((x) => x.channel === 'iopub')) assert.deepEqual(s.msg.identities, []);
+  });
+
+  it('sends rich output as display_data in its place among the stream, parented; expectations read its text', async () => {
+    const req = execute('#| expect-output: picture of ns1\n#| expect-absent: <svg\npicture ns1');
+    transport.deliver('shell', req);
+    await transport.waitFor(isIdleFor(req));
+    assert.deepEqual(childrenOf(transport, req).map(describeSent), [
+      'iopub:status:busy', 'iopub:execute_input', 'iopub:stream', 'iopub:display_data', 'iopub:stream', 'shell:execute_reply', 'iopub:status:idle',
+    ]);
+    const display = childrenOf(transport, req).find((s) => s.msg.header.msg_type === 'display_data')!;
+    assert.deepEqual(display.msg.content, { data: { 'text/plain': 'picture of ns1', 'image/svg+xml': '<svg/>' }, metadata: {} });
+    assert.equal((childrenOf(transport, req).find((s) => s.channel === 'shell')!.msg.content as { status: string }).status, 'ok');
+    const silent = execute('picture ns1', { silent: true });
+    transport.deliver('shell', silent);
+    await transport.waitFor(isIdleFor(silent));
+    assert.ok(!childrenOf(transport, silent).some((s) => s.msg.header.msg_type === 'display_data'), 'silent: no display_data');
   });
 
   it('reports a non-zero exit status as an error, with no fake traceback', async () => {

@@ -27,7 +27,7 @@ const SUITE = [
   'test_clear_output',
 ];
 /** Skips justified in test_nslab_conformance.py (NOT_APPLICABLE); no other test may skip. */
-const NOT_APPLICABLE = ['test_execute_stderr', 'test_pager', 'test_execute_result', 'test_display_data', 'test_history', 'test_clear_output'];
+const NOT_APPLICABLE = ['test_execute_stderr', 'test_pager', 'test_execute_result', 'test_history', 'test_clear_output'];
 
 interface UnittestOutcome {
   name: string;

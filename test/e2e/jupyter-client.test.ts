@@ -222,6 +222,77 @@ describe('e2e: nslab through jupyter_client (Debian python3-jupyter-client 7.4)'
     });
   });
 
+  describe('the namespace picture (nstree, issue 10)', function () {
+    /** The display_data of a cell (exactly one), after asserting the message order. */
+    async function picture(code = 'nstree'): Promise<{ text: string; svg: string }> {
+      const r = await execute(code);
+      const mine = of(r.records, r.msg_id);
+      assertOrder(mine, ['iopub:status:busy', 'iopub:execute_input', 'iopub:display_data', 'shell:execute_reply', 'iopub:status:idle']);
+      assert.equal(replyOf(r.records, r.msg_id).status, 'ok');
+      const data = mine.find((m) => m.msg_type === 'display_data')!.content.data;
+      assert.deepEqual(Object.keys(data).sort(), ['image/svg+xml', 'text/plain']);
+      return { text: data['text/plain'], svg: data['image/svg+xml'] };
+    }
+
+    it('nested twice (the second with --mount) and a second terminal: every process with its PID in each namespace', async function () {
+      const setup = ['#| terminal: 2\n#| wait: false\nsleep 1000', 'unshare --pid --fork bash', 'unshare --pid --fork --mount bash'];
+      for (const code of setup) {
+        const r = await execute(code);
+        assert.equal(replyOf(r.records, r.msg_id).status, 'ok', code);
+      }
+      const { text, svg } = await picture();
+      const lines = text.split('\n');
+      const at = (re: RegExp) => {
+        const i = lines.findIndex((l) => re.test(l));
+        assert.ok(i >= 0, `${re} in:\n${text}`);
+        return i;
+      };
+      at(/^\s*ns1\s+ns2\s+ns3\s+mnt\s+コマンド$/);
+      const ns1 = at(/^\[ns1: ラボの PID 名前空間\]$/);
+      const ns2 = at(/^ {2}\[ns2: ns1 の内側 — unshare --pid --fork bash \(ns1 の PID \d+\) が作成\]$/);
+      const ns3 = at(/^ {4}\[ns3: ns2 の内側 — unshare --pid --fork --mount bash \(ns2 の PID \d+\) が作成\]$/);
+      assert.ok(ns1 < ns2 && ns2 < ns3);
+      // ns1: the lab's processes, one PID each, in mount namespace A.
+      assert.match(lines[ns1 + 1], /^ +1 +A +tini -- bash$/);
+      assert.match(lines[ns1 + 2], /^ +2 +A +bash {3}← 端末 1$/);
+      const inNs1 = lines.slice(ns1 + 1, ns2).join('\n');
+      assert.match(inNs1, /^ +\d+ +A +bash {3}← 端末 2$/m);
+      assert.match(inNs1, /^ +\d+ +A +sleep 1000$/m);
+      assert.match(inNs1, /^ +\d+ +A +unshare --pid --fork bash$/m);
+      // ns2: PID 1 there; the second unshare already in the new mount namespace B.
+      assert.match(lines[ns2 + 1], /^ +\d+ +1 +A +bash$/);
+      assert.match(lines.slice(ns2 + 1, ns3).join('\n'), /^ +\d+ +\d+ +B +unshare --pid --fork --mount bash$/m);
+      // ns3: the shell that ran nstree is PID 1 there, with a PID in each outer namespace too.
+      assert.match(lines[ns3 + 1], /^ +\d+ +\d+ +1 +B +bash {3}← ★ nstree を実行したシェル$/);
+      assert.match(lines[ns3 + 2], /^ +\d+ +\d+ +\d+ +B +nstree$/);
+      assert.match(text, /nstree は ns3 で動いていますが、\/proc は ns1 のもの/);
+      // The SVG says the same, in boxes.
+      assert.equal((svg.match(/rx="6"/g) ?? []).length, 3, 'three namespace boxes');
+      for (const t of ['sleep 1000', '← 端末 2', '★ nstree を実行したシェル', 'ns3: ns2 の内側']) assert.ok(svg.includes(t), t);
+    });
+
+    it('after mount -t proc in a nested namespace: only that namespace, and it says so', async function () {
+      for (const code of ['exit', 'exit', 'unshare --pid --fork --mount-proc bash']) {
+        const r = await execute(code);
+        assert.equal(replyOf(r.records, r.msg_id).status, 'ok', code);
+      }
+      const { text } = await picture();
+      assert.match(text, /この \/proc はラボの内側の PID 名前空間で mount されたもの/);
+      assert.match(text, /\[ns1: この \/proc の PID 名前空間 \(ラボの内側\)\]\n +1 +A +bash {3}← ★ nstree を実行したシェル\n +\d+ +A +nstree$/);
+      assert.doesNotMatch(text, /sleep 1000|tini/);
+      // Back in the lab: end terminal 2's sleep from here (a cell in terminal 2 would wait for it).
+      for (const code of ['exit', 'kill $(pgrep -x sleep)', '#| terminal: 2\ntrue']) await execute(code);
+      const back = await picture();
+      assert.doesNotMatch(back.text, /ns2|sleep 1000/);
+    });
+
+    it('piped, it prints its text form as stream output instead', async function () {
+      const r = await execute('nstree | head -1');
+      assert.equal(streamText(r.records, r.msg_id, 'stdout'), 'PID 名前空間ごとのプロセス (nstree: /proc から)\n');
+      assert.ok(!of(r.records, r.msg_id).some((m) => m.msg_type === 'display_data'));
+    });
+  });
+
   describe('stop_on_error', function () {
     // `false` alone can finish in 3 ms, before a loaded machine has let the client send the
     // other two: the short sleep makes sure they are queued behind it when it fails.

@@ -1,7 +1,7 @@
 import { seededRandom } from '../helpers/rng.js';
 import assert from 'node:assert/strict';
-import { continuationMarker as continuationTemplate, promptMarkerTemplate } from '../../src/shell/markers.js';
-import { CSI_LENGTH_LIMIT, OSC_PAYLOAD_LIMIT, StreamParser } from '../../src/shell/stream-parser.js';
+import { continuationMarker as continuationTemplate, displaySequence, promptMarkerTemplate } from '../../src/shell/markers.js';
+import { CSI_LENGTH_LIMIT, DISPLAY_PAYLOAD_LIMIT, OSC_PAYLOAD_LIMIT, StreamParser } from '../../src/shell/stream-parser.js';
 import type { ParserEvent } from '../../src/shell/types.js';
 
 const NONCE = '0123456789abcdef';
@@ -465,6 +465,70 @@ describe('StreamParser', () => {
       assert.deepEqual(parser.end(), [], 'the cut-off character belongs to the abandoned OSC');
       assert.deepEqual(parser.push(utf8(`b${bashPrompt(0, 1)}`)), [output('b'), prompt(0, 1)]);
       assert.deepEqual(parser.end(), []);
+    });
+  });
+
+  describe('display markers (rich output from a lab program)', () => {
+    const bundle = { data: { 'text/plain': 'ns1\n  1 tini', 'image/svg+xml': '<svg xmlns="http://www.w3.org/2000/svg"><text>名前空間</text></svg>' }, metadata: {} };
+    const display = (b = bundle): ParserEvent => ({ kind: 'display', bundle: b });
+    const raw = (body: string, nonce = NONCE) => `${ESC}]6973;${nonce};D;${body}\x07`;
+    const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+    it('a bundle between output, in order, at every split point', () => {
+      assert.deepEqual(parse(`before\n${displaySequence(NONCE, bundle)}after\n${bashPrompt(0, 2)}`),
+        [output('before\n'), display(), output('after\n'), prompt(0, 2)]);
+    });
+
+    it('a bundle larger than the OSC limit of other sequences (split at many points)', () => {
+      const big = { data: { 'text/plain': 'x'.repeat(3 * OSC_PAYLOAD_LIMIT), 'image/svg+xml': '<svg/>' }, metadata: { isolated: true } };
+      const data = utf8(`a${displaySequence(NONCE, big)}b`);
+      const whole = feed([data]);
+      assert.deepEqual(whole, [output('a'), display(big), output('b')]);
+      const random = seededRandom(7);
+      for (let round = 0; round < 200; round++) {
+        const split = Math.floor(random() * data.length);
+        assert.deepEqual(feed([data.subarray(0, split), data.subarray(split)]), whole, `split at ${split}`);
+      }
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < data.length; i += 97) chunks.push(data.subarray(i, i + 97));
+      assert.deepEqual(feed(chunks), whole, '97-byte chunks');
+    });
+
+    it('another nonce, or a foreign OSC that merely starts like it, is dropped without an event', () => {
+      assert.deepEqual(parse(`a${raw(b64(JSON.stringify(bundle)), 'fedcba9876543210')}b`), [output('ab')]);
+      assert.deepEqual(parse(`a${ESC}]6973;${NONCE};Dx;${b64('{}')}\x07b`), [output('ab')]);
+      const longForeign = `${ESC}]6973;other;D;${'A'.repeat(2 * OSC_PAYLOAD_LIMIT)}\x07`;
+      assert.deepEqual(feed([utf8(`a${longForeign}b`)]), [output('ab')]);
+    });
+
+    it('a payload that cannot be read gives display-invalid with the reason, and output goes on', () => {
+      const cases: [string, RegExp][] = [
+        ['not base64!', /not base64/],
+        [b64('{"data": '), /not JSON/],
+        [Buffer.from([0x7b, 0xff, 0x7d]).toString('base64'), /not UTF-8/],
+        [b64('[]'), /no "data" object/],
+        [b64('{"data": {}}'), /empty/],
+        [b64('{"data": {"text/plain": 42}}'), /not a string/],
+        [b64('{"data": {"no mime": "x"}}'), /not a mime type/],
+        [b64('{"data": {"text/plain": "x"}, "metadata": [1]}'), /metadata/],
+      ];
+      for (const [body, reason] of cases) {
+        const events = parse(`a${raw(body)}b`);
+        assert.equal(events.length, 3, body);
+        assert.deepEqual(events[0], output('a'));
+        assert.deepEqual(events[2], output('b'));
+        assert.equal(events[1].kind, 'display-invalid', body);
+        assert.match((events[1] as { reason: string }).reason, reason);
+      }
+    });
+
+    it('a payload over the display limit is swallowed with one display-invalid, memory bounded', () => {
+      const parser = new StreamParser(NONCE);
+      const events: ParserEvent[] = [...parser.push(utf8(`a${ESC}]6973;${NONCE};D;`))];
+      const chunk = utf8('A'.repeat(1024 * 1024));
+      for (let i = 0; i < DISPLAY_PAYLOAD_LIMIT / chunk.length + 2; i++) events.push(...parser.push(chunk));
+      events.push(...parser.push(utf8(`\x07b${bashPrompt(0, 2)}`)), ...parser.end());
+      assert.deepEqual(normalize(events), [output('a'), { kind: 'display-invalid', reason: 'larger than 8 MiB' }, output('b'), prompt(0, 2)]);
     });
   });
 

@@ -20,7 +20,7 @@ test_is_complete        (in)complete/invalid samples    runs
 test_pager              code_page_something             skipped: see below
 test_error              code_generate_error             runs
 test_execute_result     code_execute_result             skipped: see below
-test_display_data       code_display_data               skipped: see below
+test_display_data       code_display_data               runs (nstree, the namespace picture)
 test_history            code_execute_result (sic)       skipped: see below
 test_inspect            code_inspect_sample             runs
 test_clear_output       code_clear_output               skipped: see below
@@ -102,9 +102,12 @@ class NslabKernelTests(jupyter_kernel_test.KernelTests):
     # test/e2e/jupyter-client.test.ts instead.
     code_execute_result = []
 
-    # test_display_data needs a `display_data` message (rich output such as images or HTML).
-    # nslab's output is the terminal's text only. Not applicable: unset.
-    code_display_data = []
+    # test_display_data: `nstree` (a command of the lab) draws the lab's PID namespaces as
+    # display_data with an SVG and its text form.
+    code_display_data = [
+        {"code": "nstree", "mime": "image/svg+xml"},
+        {"code": "nstree", "mime": "text/plain"},
+    ]
 
     # test_inspect: found, with at least one mimetype of data.
     code_inspect_sample = "unshare"
@@ -131,7 +134,6 @@ NOT_APPLICABLE = {
     "test_pager": "code_page_something unset: bash has no pager payload; help and man output is ordinary terminal output",
     "test_execute_result": "code_execute_result unset: a shell cell has no value (no execute_result), only output and an exit status",
     "test_history": "runs only with code_execute_result samples in 0.4.5 (none for bash); history is tested in jupyter-client.test.ts",
-    "test_display_data": "code_display_data unset: nslab has no rich output, only the terminal text",
     "test_clear_output": "code_clear_output unset: terminal redraws are control characters in the stream; no clear_output message",
 }
 

@@ -1,0 +1,44 @@
+/**
+ * `nstree`: the namespace picture, as a command of the lab. Run inside the lab (and so in
+ * nested namespace shells) by a small wrapper the kernel puts on the lab's PATH (see
+ * tools.ts). It reads the /proc it sees, so a nested namespace with a remounted /proc shows
+ * only itself, and says so.
+ *
+ * Output: where stdout is nslab's terminal (NSLAB_DISPLAY is set and stdout is a TTY), one
+ * display marker carrying text/plain and image/svg+xml, which the kernel turns into
+ * `display_data`; otherwise (a pipe, a file, another terminal) the text form.
+ *
+ * Usage: nstree [--text] [--svg]   (--text: the text form even in nslab; --svg: print the SVG)
+ */
+import { buildPicture, readSnapshot } from './model.js';
+import { renderSvg, renderText } from './render.js';
+
+/** Set by the kernel: the OSC prefix (`6973;<nonce>;D`) that shows rich output. */
+const DISPLAY_ENV = 'NSLAB_DISPLAY';
+/** Set by the wrapper: a file holding the lab's `pid:[inode]`. */
+const LAB_FILE_ENV = 'NSLAB_LAB_PIDNS_FILE';
+
+function main(argv: string[]): number {
+  process.title = 'nstree';
+  const unknown = argv.filter((a) => a !== '--text' && a !== '--svg');
+  if (unknown.length || argv.includes('--help')) {
+    process.stderr.write(`usage: nstree [--text | --svg]\n${unknown.length ? `nstree: unknown argument ${unknown[0]}\n` : ''}`);
+    return 2;
+  }
+  const picture = buildPicture(readSnapshot('/proc', process.env[LAB_FILE_ENV] || null));
+  const text = renderText(picture);
+  if (argv.includes('--svg')) {
+    process.stdout.write(renderSvg(picture) + '\n');
+    return 0;
+  }
+  const prefix = process.env[DISPLAY_ENV];
+  if (!argv.includes('--text') && prefix && /^[0-9]+;[^;\x00-\x1f]+;D$/.test(prefix) && process.stdout.isTTY) {
+    const bundle = { data: { 'text/plain': text, 'image/svg+xml': renderSvg(picture) }, metadata: {} };
+    process.stdout.write(`\x1b]${prefix};${Buffer.from(JSON.stringify(bundle), 'utf8').toString('base64')}\x07`);
+  } else {
+    process.stdout.write(text + '\n');
+  }
+  return 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,41 @@
+/**
+ * Commands nslab adds to the lab: a folder on the lab's PATH with small wrappers (today one,
+ * `nstree`, the namespace picture). They run inside the lab with the kernel's own node, so
+ * they see what the shell that runs them sees.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const NSTREE_MAIN = fileURLToPath(new URL('./nstree/main.js', import.meta.url));
+
+/** The lab's PID namespace (`pid:[inode]`) is written here once the lab runs; nstree reads it. */
+export const LAB_PIDNS_FILE = 'lab-pidns';
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Writes the wrappers into `<dir>/bin` and returns that folder (to be appended to PATH).
+ * Node's threads take PIDs in the lab's PID namespace (5 per nstree run here: main, V8's
+ * worker and helpers, one libuv worker). `--v8-pool-size=1` because V8's default follows the
+ * machine's CPU count; UV_THREADPOOL_SIZE=1 because ES modules load through libuv's pool,
+ * which would start four. So a notebook's PIDs after `nstree` are the same on every machine
+ * running the same node.
+ */
+export function installLabTools(dir: string, nodePath: string = process.execPath): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true, mode: 0o700 });
+  const wrapper = [
+    '#!/bin/sh',
+    '# nslab: the namespace picture (see nstree --help). Written by the kernel for this lab.',
+    `NSLAB_LAB_PIDNS_FILE=${shellQuote(join(dir, LAB_PIDNS_FILE))}`,
+    'export NSLAB_LAB_PIDNS_FILE UV_THREADPOOL_SIZE=1',
+    `exec ${shellQuote(nodePath)} --v8-pool-size=1 ${shellQuote(NSTREE_MAIN)} "$@"`,
+    '',
+  ].join('\n');
+  writeFileSync(join(bin, 'nstree'), wrapper, { mode: 0o700 });
+  chmodSync(join(bin, 'nstree'), 0o700);
+  return bin;
+}
