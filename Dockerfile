@@ -5,8 +5,9 @@
 #   docker run --rm -it --init --privileged -p 127.0.0.1:8888:8888 nslab
 # then open the http://127.0.0.1:8888/...?token=... URL that the container prints.
 # Where --privileged is refused (or to give less), the lab needs only:
-#   --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined
-#   --security-opt systempaths=unconfined
+#   --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined
+#   --security-opt apparmor=unconfined --security-opt systempaths=unconfined
+# (NET_ADMIN: the lab's network namespace gets its loopback up, and the network notebook its veths)
 # Without either, the kernel still starts as a plain shell and its first output says why.
 #
 # Build arguments:

@@ -21,7 +21,7 @@ PREFIX=nslab-test-$$                       # container names of this run
 CODENAME=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 BASE_IMAGE=local/debian:$CODENAME
 # What the tutorial needs from Docker on a machine where --privileged cannot be used (see README):
-RUN_FLAGS=(--init --cap-add SYS_ADMIN --security-opt seccomp=unconfined
+RUN_FLAGS=(--init --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined
            --security-opt apparmor=unconfined --security-opt systempaths=unconfined)
 export DOCKER_BUILDKIT=0                   # no buildx here: the legacy builder, explicitly
 export DEBIAN_FRONTEND=noninteractive

@@ -283,7 +283,8 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
       const expected = exec.report.cells.filter((c) => c.status !== 'ok').length;
       log(`handouts: ${rel}: ${cells} cells ran in ${fmtSeconds(exec.seconds)}, ${expected} failed as tagged; checks passed`);
       const html = path.join(opts.outDir, path.basename(file, '.ipynb') + '.html');
-      const conv = await runProcess(SYSTEM_JUPYTER, ['nbconvert', '--to', 'html', '--output-dir', path.resolve(opts.outDir),
+      // scripts/handout.html.j2: the JupyterLab template, with SVG outputs (nstree) kept whole.
+      const conv = await runProcess(SYSTEM_JUPYTER, ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'), '--output-dir', path.resolve(opts.outDir),
         '--output', path.basename(html, '.html'), exec.executedPath], jupyterEnv(opts.kernelspecDir), 5 * 60 * 1000);
       if (conv.code !== 0 || !existsSync(html)) {
         failed++;

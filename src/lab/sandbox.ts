@@ -82,7 +82,7 @@ export function planLab(requested: string = process.env.NSLAB_LAB ?? 'auto'): La
     notice:
       'Linux namespaces are not available here, so this is a plain shell without a lab ' +
       `(${errors.join('; ')}). In Docker, start the container with --privileged ` +
-      '(or --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined).',
+      '(or --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined).',
   };
 }
 

@@ -251,7 +251,11 @@ export class ShellEngine {
     const command = init === null ? null : loopbackUpCommand(this.mode, init);
     if (!command) return;
     const r = spawnSync(command.file, command.args, { encoding: 'utf8', timeout: 5000 });
-    if (r.status !== 0) log.info(`lo of the lab stays down: ${(r.stderr || r.error?.message || r.status)}`);
+    if (r.status !== 0) {
+      const why = String(r.stderr || r.error?.message || `exit status ${r.status}`).trim();
+      log.info(`lo of the lab stays down: ${why}`);
+      this.pendingNotices.push(`nslab: the lab's network could not be set up, its loopback interface stays down (${why}). In Docker, add --cap-add NET_ADMIN.\n`);
+    }
   }
 
   private onShellExited(n: number): void {

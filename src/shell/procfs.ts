@@ -5,7 +5,7 @@
  *   - which process group is in the foreground (to kill it when ^C is ignored)?
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, readdirSync, readSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -83,6 +83,72 @@ const WAIT_SYSCALLS: Record<string, number[]> = {
   x64: [7, 23, 232, 270, 271, 281, 441], // poll, select, epoll_wait, pselect6, ppoll, epoll_pwait, epoll_pwait2
   arm64: [22, 72, 73, 441], // epoll_pwait, pselect6, ppoll, epoll_pwait2
 };
+/** Which argument shape each waiting syscall has (see {@link waitsOnTty}). */
+const POLL_SYSCALLS: Record<string, number[]> = { x64: [7, 271], arm64: [73] };
+const SELECT_SYSCALLS: Record<string, number[]> = { x64: [23, 270], arm64: [72] };
+const POLLIN = 0x1;
+const EPOLLIN = 0x1;
+/** More descriptors than this in one poll/select are not inspected (taken as not the terminal). */
+const MAX_WAIT_FDS = 4096;
+
+/**
+ * Whether a process blocked in poll/select/epoll waits for input from the terminal: the
+ * descriptors it waits on are read from its memory (/proc/PID/mem, at the addresses its
+ * arguments in /proc/PID/syscall give) or, for epoll, from /proc/PID/fdinfo of the epoll
+ * descriptor. `ping` waiting for its socket between packets is not waiting for us; Python's
+ * readline waiting on stdin is. If the memory cannot be read, stdin being the terminal decides.
+ */
+function waitsOnTty(pid: number, nr: number, args: string[], ttyPath: string): boolean {
+  const arch = process.arch;
+  const arg = (i: number) => {
+    try {
+      return BigInt(args[i] ?? 'x');
+    } catch {
+      return null;
+    }
+  };
+  try {
+    if ((POLL_SYSCALLS[arch] ?? POLL_SYSCALLS.x64).includes(nr)) {
+      const [fds, nfds] = [arg(0), arg(1)];
+      if (fds === null || nfds === null || nfds > BigInt(MAX_WAIT_FDS)) return false;
+      const mem = readMemory(pid, fds, Number(nfds) * 8); // struct pollfd { int fd; short events, revents; }
+      for (let off = 0; off + 8 <= mem.length; off += 8) {
+        if (mem.readInt16LE(off + 4) & POLLIN && isTty(pid, mem.readInt32LE(off), ttyPath)) return true;
+      }
+      return false;
+    }
+    if ((SELECT_SYSCALLS[arch] ?? SELECT_SYSCALLS.x64).includes(nr)) {
+      const [nfds, readfds] = [arg(0), arg(1)];
+      if (nfds === null || readfds === null || readfds === 0n || nfds > BigInt(MAX_WAIT_FDS)) return false;
+      const bits = readMemory(pid, readfds, Math.ceil(Number(nfds) / 8)); // fd_set, little-endian words
+      for (let fd = 0; fd < Number(nfds); fd++) {
+        if (bits[fd >> 3] & (1 << (fd & 7)) && isTty(pid, fd, ttyPath)) return true;
+      }
+      return false;
+    }
+    // epoll_wait & co.: the first argument is the epoll descriptor; its fdinfo lists the targets.
+    const epfd = arg(0);
+    if (epfd === null) return false;
+    const info = readFileSync(`/proc/${pid}/fdinfo/${epfd}`, 'latin1');
+    for (const m of info.matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)/gm)) {
+      if (parseInt(m[2], 16) & EPOLLIN && isTty(pid, Number(m[1]), ttyPath)) return true;
+    }
+    return false;
+  } catch {
+    return isTty(pid, 0, ttyPath);
+  }
+}
+
+function readMemory(pid: number, address: bigint, length: number): Buffer {
+  const fd = openSync(`/proc/${pid}/mem`, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const n = readSync(fd, buf, 0, length, address);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function isTty(pid: number, fd: number, ttyPath: string): boolean {
   try {
@@ -101,8 +167,9 @@ export interface Waiter {
 
 /**
  * The foreground process of the terminal `ttyPath` that is blocked reading it, if any, among
- * `rootPid` and its descendants. A process in read(2) on the terminal, or in poll/select with
- * the terminal as its stdin (line editors such as Python's readline wait that way).
+ * `rootPid` and its descendants. A process in read(2) on the terminal, or in poll/select/epoll
+ * on a set of descriptors that includes the terminal for input (line editors such as Python's
+ * readline wait that way).
  */
 export function findTerminalReader(rootPid: number, ttyPath: string): Waiter | null {
   const reads = READ_SYSCALLS[process.arch] ?? READ_SYSCALLS.x64;
@@ -117,7 +184,7 @@ export function findTerminalReader(rootPid: number, ttyPath: string): Waiter | n
       continue;
     }
     const nr = Number(fields[0]);
-    const waiting = reads.includes(nr) ? isTty(pid, Number(fields[1]), ttyPath) : waits.includes(nr) && isTty(pid, 0, ttyPath);
+    const waiting = reads.includes(nr) ? isTty(pid, Number(fields[1]), ttyPath) : waits.includes(nr) && waitsOnTty(pid, nr, fields.slice(1), ttyPath);
     if (waiting) {
       const ns = nsPids(pid);
       return { pid, comm: st.comm, innerPid: ns[ns.length - 1] ?? pid };

@@ -57,7 +57,8 @@ function expectedOutputKinds(cell: NbCell): string[] {
     const key = o.output_type === 'stream' ? `stream:${o.name}` : o.output_type;
     if (o.output_type === 'stream' && key === last) continue;
     last = key;
-    kinds.push(o.output_type === 'stream' && o.name === 'stdout' ? 'text/plain' : 'application/vnd.jupyter.stderr');
+    if (o.output_type === 'display_data') kinds.push('image/svg+xml'); // nstree's picture (its SVG wins over text)
+    else kinds.push(o.output_type === 'stream' && o.name === 'stdout' ? 'text/plain' : 'application/vnd.jupyter.stderr');
   }
   return kinds;
 }
@@ -170,7 +171,7 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     assert.equal(cells.length, nb.cells.length, 'rendered cells');
     assert.deepEqual(cells.map((c) => c.type), nb.cells.map((c) => c.cell_type), 'cell types in order');
     const code = nb.cells.map((c, i) => [c, cells[i]] as const).filter(([c]) => c.cell_type === 'code');
-    assert.equal(code.length, 19, 'the tutorial has 19 code cells');
+    assert.equal(code.length, 22, 'the tutorial has 22 code cells');
     let outputs = 0;
     for (const [cell, shown] of code) {
       const src = joined(cell.source);
@@ -182,13 +183,14 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
       outputs += shown.outputs.length;
     }
     assert.equal(outputs, nb.cells.reduce((n, c) => n + expectedOutputKinds(c).length, 0));
-    assert.equal(code.filter(([, s]) => s.outputs.length > 0).length, 17, 'code cells with outputs');
+    assert.equal(code.filter(([, s]) => s.outputs.length > 0).length, 20, 'code cells with outputs');
     assert.equal(code.filter(([, s]) => s.raises).length, 4, 'cells tagged raises-exception');
   });
 
   it('shows what each cell promises (its expect- options), the key outputs, and no junk', async () => {
     const texts = await page.locator('.jp-Notebook > .jp-Cell').evaluateAll((els) => els.map((el) =>
-      [...el.querySelectorAll('.jp-OutputArea-output')].map((o) => (o as HTMLElement).innerText).join('\n')));
+      // A picture's text is its alt text (the handout template puts the text form there).
+      [...el.querySelectorAll('.jp-OutputArea-output')].map((o) => (o as HTMLElement).innerText || [...o.querySelectorAll('img')].map((i) => i.alt).join('\n')).join('\n')));
     let checked = 0;
     nb.cells.forEach((cell, i) => {
       if (cell.cell_type !== 'code') return;
@@ -213,6 +215,23 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     const echoPid = texts[nb.cells.findIndex((c) => /^echo \$\$$/m.test(joined(c.source)))];
     assert.equal(echoPid.trim(), '2', 'the first `echo $$` shows 2');
     assert.deepEqual(junkIn(body), [], 'junk in the visible text of the handout');
+  });
+
+  it('draws the namespace pictures (nstree, issue 10) as pictures: three SVG images, loaded, with every box', async () => {
+    const pictures = page.locator('.jp-RenderedSVG img');
+    assert.equal(await pictures.count(), 3, 'after unshare, in the two-terminal step, after mount -t proc');
+    const info = await pictures.evaluateAll((imgs) => (imgs as HTMLImageElement[]).map((i) => ({ complete: i.complete, width: i.naturalWidth, src: i.src })));
+    const svgs = info.map((i) => Buffer.from(i.src.replace(/^data:image\/svg\+xml;base64,/, ''), 'base64').toString('utf8'));
+    info.forEach((i, n) => assert.ok(i.complete && i.width > 300, `picture ${n + 1} is drawn: ${JSON.stringify({ ...i, src: i.src.slice(0, 40) })}`));
+    assert.equal((svgs[0].match(/rx="6"/g) ?? []).length, 2, 'first picture: the lab and the new namespace');
+    assert.ok(svgs[0].includes('ns2: ns1 の内側 — unshare --pid --fork bash'));
+    assert.ok(svgs[1].includes('sleep 1000') && svgs[1].includes('← 端末 2'), 'second picture: terminal 2 and its sleep');
+    assert.ok(svgs[2].includes('ラボの内側') && !svgs[2].includes('tini'), 'third picture: only the nested namespace');
+    const first = pictures.first();
+    await first.scrollIntoViewIfNeeded();
+    const png = await first.screenshot({ path: join(shots, 'handout-nstree.png') });
+    const s = await screenshotStats(session!, png);
+    assert.ok(s.ink > 0.02 && s.colours > 30, `the picture looks blank: ${JSON.stringify(s)}`);
   });
 
   it('draws the Japanese with a CJK font, and the screenshots are not blank', async () => {

@@ -144,6 +144,18 @@ describe('shell engine (live, in a lab)', function () {
     assert.equal(cat.exitCode, 0);
   });
 
+  it('does not take a program polling other descriptors for one waiting at the terminal (ping), but does one in select() on stdin', async () => {
+    // ping waits in poll(2) on its socket between packets, with the terminal as stdin: not ours.
+    const ping = await runCell(engine, 'ping -c 3 -i 0.3 127.0.0.1 | grep -c "bytes from"', { answers: ['never asked'] });
+    assert.deepEqual(ping.inputRequests, []);
+    assert.equal(ping.notices, '');
+    assert.equal(ping.output, '3\n');
+    // A line editor waits in select/poll on the terminal itself: asked, and answered.
+    const py = await runCell(engine, 'python3 -c "import select, sys; select.select([sys.stdin], [], []); print(\'got\', sys.stdin.readline().strip())"', { answers: ['line'] });
+    assert.equal(py.inputRequests.length, 1);
+    assert.match(py.output, /got line\n$/);
+  });
+
   it('interrupts a foreground command with ^C, quickly', async () => {
     setTimeout(() => engine.interrupt(1), 300);
     const r = await runCell(engine, 'sleep 100');
