@@ -126,6 +126,9 @@ function textMatcher(value: string): TextMatcher | string {
 
 /** Check a finished cell against its expectations; returns what did not hold. */
 export function checkExpectations(o: CellOptions, output: string, exitCode: number | null): string[] {
+  // Expectations read the text as the learner sees it: colours (SGR, e.g. from `ls --color`)
+  // are not part of it, or `/\bpid\b/` would not match a coloured `pid`.
+  output = output.replace(SGR, '');
   const failed: string[] = [];
   if (o.expectExit !== null && exitCode !== o.expectExit) {
     failed.push(`expected exit status ${o.expectExit}, got ${exitCode === null ? 'none' : exitCode}`);
@@ -134,6 +137,9 @@ export function checkExpectations(o: CellOptions, output: string, exitCode: numb
   for (const m of o.expectAbsent) if (m.test(output)) failed.push(`expected the output not to contain ${m.source}`);
   return failed;
 }
+
+/** Colour escape sequences, the only escapes that reach a cell's output (see the stream parser). */
+const SGR = /\x1b\[[0-9;:]*m/g;
 
 export function hasExpectations(o: CellOptions): boolean {
   return o.expectExit !== null || o.expectOutput.length > 0 || o.expectAbsent.length > 0;

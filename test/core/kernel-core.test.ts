@@ -121,6 +121,14 @@ describe('kernel core (in-memory transport)', () => {
     assert.ok(!childrenOf(transport, silent).some((s) => s.msg.header.msg_type === 'display_data'), 'silent: no display_data');
   });
 
+  it('checks expectations against the text as shown: colours do not count', async () => {
+    const req = execute('#| expect-output: /\\bpid\\b/\n#| expect-absent: 31m\necho \x1b[01;31mpid\x1b[0m pid_for_children');
+    transport.deliver('shell', req);
+    await transport.waitFor(isIdleFor(req));
+    const reply = childrenOf(transport, req).find((s) => s.channel === 'shell')!.msg.content as { status: string; evalue?: string };
+    assert.equal(reply.status, 'ok', String(reply.evalue));
+  });
+
   it('reports a non-zero exit status as an error, with no fake traceback', async () => {
     const req = execute('fail 3');
     transport.deliver('shell', req);
