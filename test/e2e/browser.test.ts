@@ -46,6 +46,7 @@ interface ShownCell {
   outputs: number;
   text: string;
   errorText: string;
+  pictures: { boxes: number; width: number; texts: string[] }[];
 }
 
 /** Every cell as the page shows it: prompt number, output areas and their text, the error output. */
@@ -61,6 +62,12 @@ function shownCells(page: Page): Promise<ShownCell[]> {
         outputs: el.querySelectorAll('.output_area').length,
         text: out ? out.innerText : '',
         errorText: [...el.querySelectorAll('.output_error')].map((e) => (e as HTMLElement).innerText).join('\n'),
+        // nstree's picture, drawn inline: its namespace boxes and every text it shows.
+        pictures: [...el.querySelectorAll('.output_svg svg')].map((svg) => ({
+          boxes: svg.querySelectorAll('rect[rx="6"]').length,
+          width: svg.getBoundingClientRect().width,
+          texts: [...svg.querySelectorAll('text')].map((t) => t.textContent ?? ''),
+        })),
       };
     });
   });
@@ -151,13 +158,23 @@ describe('classic Notebook: the tutorial in a real frontend, in headless Chromiu
       assert.equal(cells.length, nb.cells.length);
       const code = cells.map((c, i) => ({ ...c, src: joined(nb.cells[i].source), tags: nb.cells[i].metadata.tags ?? [] }))
         .filter((c) => c.type === 'code');
-      assert.equal(code.length, 19);
+      assert.equal(code.length, 22);
       // A fresh kernel ran every cell, in order (an aborted cell would have no number).
       assert.deepEqual(code.map((c) => c.prompt), code.map((_, i) => i + 1), 'execution counts');
       let checked = 0;
       for (const c of code) {
         const label = `cell In [${c.prompt}] "${c.src.split('\n').filter((l) => !l.startsWith('#|'))[0]}"`;
         const { options } = parseCell(c.src);
+        if (/^nstree$/m.test(c.src)) {
+          // A picture: drawn as SVG, not text (its expectations were checked by the kernel on
+          // its text form; a failure would be an error in the cell, asserted below).
+          assert.equal(c.pictures.length, 1, `${label}: one picture`);
+          assert.ok(c.pictures[0].boxes >= 1 && c.pictures[0].width > 300, `${label}: drawn: ${JSON.stringify(c.pictures[0]).slice(0, 200)}`);
+          assert.ok(c.pictures[0].texts.some((t) => t.includes('★ nstree を実行したシェル')), `${label}: marks the calling shell`);
+          assert.equal(c.errorText, '', `${label}: no error`);
+          checked++;
+          continue;
+        }
         for (const m of options.expectOutput) {
           assert.ok(m.test(c.text), `${label} should show ${m.source}; it shows:\n${c.text}`);
           checked++;
@@ -178,6 +195,9 @@ describe('classic Notebook: the tutorial in a real frontend, in headless Chromiu
       assert.match(bySource(/^kill "\$\(pgrep -x sleep\)"$/m).text, /No such process/);
       assert.match(bySource(/^ps$/m).text, /Error, do this: mount -t proc proc \/proc/);
       assert.equal(bySource(/^sleep 1000$/m).outputs, 0, 'the sleep left running in terminal 2 prints nothing');
+      const pictures = code.filter((c) => /^nstree$/m.test(c.src)).map((c) => c.pictures[0]);
+      assert.deepEqual(pictures.map((p) => p.boxes), [2, 2, 1], 'boxes: lab + new namespace, twice; then only the remounted one');
+      assert.ok(pictures[1].texts.some((t) => t === 'sleep 1000'), 'the two-terminal picture shows terminal 2\'s sleep');
       assert.ok(await page.evaluate(() => (window as any).Jupyter.notebook.kernel.is_connected()), 'the kernel is still connected');
 
       // Screenshots: step 2's failing kill in context, and the whole run.
