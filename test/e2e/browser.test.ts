@@ -198,6 +198,11 @@ describe('classic Notebook: the tutorial in a real frontend, in headless Chromiu
       const pictures = code.filter((c) => /^nstree$/m.test(c.src)).map((c) => c.pictures[0]);
       assert.deepEqual(pictures.map((p) => p.boxes), [2, 2, 1], 'boxes: lab + new namespace, twice; then only the remounted one');
       assert.ok(pictures[1].texts.some((t) => t === 'sleep 1000'), 'the two-terminal picture shows terminal 2\'s sleep');
+      const second = page.locator('.cell.code_cell').filter({ has: page.locator('.output_svg') }).nth(1);
+      await second.scrollIntoViewIfNeeded();
+      const picturePng = await second.screenshot({ path: join(shots, 'nstree.png') });
+      const ps = await screenshotStats(session!, picturePng);
+      assert.ok(ps.ink > 0.02 && ps.colours > 30, `nstree.png looks blank: ${JSON.stringify(ps)}`);
       assert.ok(await page.evaluate(() => (window as any).Jupyter.notebook.kernel.is_connected()), 'the kernel is still connected');
 
       // Screenshots: step 2's failing kill in context, and the whole run.
