@@ -174,7 +174,7 @@ function safeReadlink(path: string): string | null {
 /** Groups a snapshot's processes by PID namespace and nests the namespaces. Pure. */
 export function buildPicture(snap: Snapshot): Picture {
   const byPid = new Map(snap.processes.map((p) => [p.pid, p]));
-  // A namespace's key: its inode name, or (not readable) its depth and the PID 1 it hangs from.
+  // A namespace's key: its inode name, or (not readable, e.g. in a nested user namespace) its depth.
   const keyOf = (p: ProcEntry) => p.pidNs ?? `depth${p.nspid.length}`;
   const groups = new Map<string, ProcEntry[]>();
   for (const p of snap.processes) {
