@@ -4,11 +4,14 @@ import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { ShellEngine, type EngineOptions } from '../../src/shell/engine.js';
 import { pidNamespace } from '../../src/shell/procfs.js';
 import type { CellResult, RunOptions } from '../../src/shell/session.js';
+import type { DisplayBundle } from '../../src/shell/types.js';
 
 export interface Ran extends CellResult {
   output: string;
   notices: string;
   inputRequests: { prompt: string; password: boolean }[];
+  /** Rich output (display markers), in order; `output` holds a `<display N>` line where each came. */
+  displays: DisplayBundle[];
   ms: number;
 }
 
@@ -17,6 +20,7 @@ export async function runCell(engine: ShellEngine, code: string, opts: { termina
   let output = '';
   let notices = '';
   const inputRequests: Ran['inputRequests'] = [];
+  const displays: DisplayBundle[] = [];
   const answers = opts.answers ? [...opts.answers] : undefined;
   const started = Date.now();
   const result = await engine.run(
@@ -25,6 +29,10 @@ export async function runCell(engine: ShellEngine, code: string, opts: { termina
     {
       onOutput: (t) => (output += t),
       onNotice: (t) => (notices += t),
+      onDisplay: (d) => {
+        displays.push(d);
+        output += `<display ${displays.length}>\n`;
+      },
       requestInput: answers
         ? async (prompt, password) => {
             inputRequests.push({ prompt, password });
@@ -34,7 +42,7 @@ export async function runCell(engine: ShellEngine, code: string, opts: { termina
     },
     opts.run,
   );
-  return { ...result, output, notices, inputRequests, ms: Date.now() - started };
+  return { ...result, output, notices, inputRequests, displays, ms: Date.now() - started };
 }
 
 /** A started engine, and a check at the end that nothing of its lab is left. */

@@ -156,6 +156,24 @@ describe('shell engine (live, in a lab)', function () {
     assert.match(py.output, /got line\n$/);
   });
 
+  it('shows rich output a lab program asks for ($NSLAB_DISPLAY), in order; a bad one gives a notice; a flood is capped', async () => {
+    const show = (json: string) => `printf '\\033]%s;%s\\007' "$NSLAB_DISPLAY" "$(printf '%s' '${json}' | base64 -w0)"`;
+    const ok = await runCell(engine, `echo before; ${show('{"data":{"text/plain":"hi","text/html":"<b>hi</b>"}}')}; echo after`);
+    assert.equal(ok.output, 'before\n<display 1>\nafter\n');
+    assert.deepEqual(ok.displays, [{ data: { 'text/plain': 'hi', 'text/html': '<b>hi</b>' }, metadata: {} }]);
+    const bad = await runCell(engine, `printf '\\033]%s;%s\\007' "$NSLAB_DISPLAY" 'not base64!'; echo still here`);
+    assert.deepEqual(bad.displays, []);
+    assert.match(bad.notices, /rich output that could not be shown \(not base64\)/);
+    assert.equal(bad.output, 'still here\n');
+    // Twelve 1 MB pictures: ten are shown (the 10 MB cap of a cell's output), then one notice.
+    const flood = await runCell(engine, `big=$(head -c 786432 /dev/zero | base64 -w0); for i in $(seq 12); do printf '\\033]%s;%s\\007' "$NSLAB_DISPLAY" "$(printf '{"data":{"text/plain":"%s"}}' "$big" | base64 -w0)"; done; echo done`);
+    assert.equal(flood.displays.length, 10, 'ten 1 MiB displays fill the 10 MB; the rest are dropped');
+    assert.equal((flood.notices.match(/rich output passed 10 MB/g) ?? []).length, 1);
+    assert.match(flood.output, /done\n$/);
+    const after = await runCell(engine, 'echo $((6 * 7))');
+    assert.equal(after.output, '42\n');
+  });
+
   it('interrupts a foreground command with ^C, quickly', async () => {
     setTimeout(() => engine.interrupt(1), 300);
     const r = await runCell(engine, 'sleep 100');
