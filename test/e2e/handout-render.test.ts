@@ -12,7 +12,7 @@
  * Screenshots go to artifacts/handout/ (gitignored).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -311,3 +311,103 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     }
   });
 });
+
+/**
+ * Issue 11: every notebook of the series gets a handout that reads as well as the PID one. One
+ * `nslab handouts --no-update` run makes them all; each is then checked on what holds for any
+ * notebook of the series: title and headings, one rendered cell per cell with its source, tag
+ * and outputs, every `#| expect-…` visible, errors exactly in the tagged cells, no junk, CJK font.
+ */
+describe('handouts: every notebook of the series, as a reader sees it @slow', function () {
+  this.timeout(5 * 60 * 1000);
+  const shots = artifactsDir('handout');
+  const files = readdirSync(join(REPO, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
+  let work: string | undefined;
+  let out: string;
+  let session: BrowserSession | undefined;
+  const leftovers: Proc[] = [];
+
+  before(async function () {
+    requireSystemPrograms([CHROMIUM, SYSTEM_JUPYTER, SYSTEM_PYTHON]);
+    work = makeTempDir('nslab-handouts-');
+    out = join(work, 'out');
+    const r = await runCommand(process.execPath, [MAIN, 'handouts', '--no-update', '--out', out], { timeoutMs: 4 * 60 * 1000 });
+    leftovers.push(...r.leftovers);
+    assert.equal(r.code, 0, `nslab handouts failed:\n${r.stdout}${r.stderr}`);
+    console.log(`      (${files.length} handouts made in ${(r.ms / 1000).toFixed(1)} s)`);
+    session = await launchBrowser({ viewport: { width: 1280, height: 900 } });
+  });
+
+  after(async function () {
+    if (session) leftovers.push(...(await session.close()));
+    removeDir(work);
+    assert.deepEqual(leftovers, [], `processes left running (now killed):\n${formatProcs(leftovers)}`);
+  });
+
+  it('the series is complete: a start page and one notebook per namespace type', () => {
+    assert.deepEqual(files, [
+      '00-index.ipynb', '01-pid-namespace.ipynb', '02-mount-namespace.ipynb', '03-uts-namespace.ipynb', '04-ipc-namespace.ipynb',
+      '05-network-namespace.ipynb', '06-user-namespace.ipynb', '07-cgroup-namespace.ipynb', '08-time-namespace.ipynb',
+    ]);
+  });
+
+  for (const file of files) {
+    it(`${file}: title, headings, every cell with its outputs and promises, errors only where tagged, no junk`, async () => {
+      const nb = JSON.parse(readFileSync(join(REPO, 'notebooks', file), 'utf8')) as Notebook;
+      const html = join(out, file.replace(/\.ipynb$/, '.html'));
+      assert.ok(existsSync(html), `no handout ${html}`);
+      const page = await openHandout(session!, html);
+      try {
+        const headings = markdownHeadings(nb);
+        assert.equal(await page.title(), nb.metadata.title, 'the page title is the notebook title');
+        assert.equal(headings[0], nb.metadata.title, 'the notebook title is its first heading');
+        const shownHeadings = (await page.locator('h1, h2, h3, h4, h5, h6').allInnerTexts()).map((t) => t.replace(/¶/g, '').trim());
+        assert.deepEqual(shownHeadings, headings);
+        assert.ok(headings.some((h) => /まとめ|では、/.test(h)) || file === '00-index.ipynb', 'ends with a summary (まとめ)');
+
+        const cells = await page.locator('.jp-Notebook > .jp-Cell').evaluateAll((els) => els.map((el) => ({
+          type: el.classList.contains('jp-CodeCell') ? 'code' : el.classList.contains('jp-MarkdownCell') ? 'markdown' : 'raw',
+          raises: el.classList.contains('celltag_raises-exception'),
+          input: (el.querySelector('.jp-InputArea-editor') as HTMLElement | null)?.innerText ?? '',
+          kinds: [...el.querySelectorAll('.jp-OutputArea-output')].map((o) => o.getAttribute('data-mime-type') ?? '?'),
+          text: [...el.querySelectorAll('.jp-OutputArea-output')].map((o) => (o as HTMLElement).innerText || [...o.querySelectorAll('img')].map((i) => i.alt).join('\n')).join('\n'),
+        })));
+        assert.deepEqual(cells.map((c) => c.type), nb.cells.map((c) => c.cell_type), 'one rendered cell per cell, types in order');
+        let promises = 0;
+        nb.cells.forEach((cell, i) => {
+          if (cell.cell_type !== 'code') return;
+          const src = joined(cell.source);
+          const label = `cell ${i} "${src.split('\n').filter((l) => !l.startsWith('#|'))[0]}"`;
+          const shown = cells[i];
+          assert.equal(shown.input.trimEnd(), src.trimEnd(), `${label}: source`);
+          assert.deepEqual(shown.kinds, expectedOutputKinds(cell), `${label}: outputs as committed`);
+          const raises = (cell.metadata.tags ?? []).includes('raises-exception');
+          assert.equal(shown.raises, raises, `${label}: tag`);
+          assert.equal(/ExitStatus: exit status \d+/.test(shown.text), raises, `${label}: an exit-status error exactly in tagged cells:\n${shown.text}`);
+          assert.doesNotMatch(shown.text, /ExpectationFailed|IncompleteInput|ShellExited|Timeout:/, `${label}: no failed check`);
+          const { options } = parseCell(src);
+          for (const m of options.expectOutput) {
+            assert.ok(m.test(shown.text), `${label}: the handout should show ${m.source}; it shows:\n${shown.text}`);
+            promises++;
+          }
+          for (const m of options.expectAbsent) {
+            assert.ok(!m.test(shown.text), `${label}: the handout should not show ${m.source}; it shows:\n${shown.text}`);
+            promises++;
+          }
+        });
+        const codeCells = nb.cells.filter((c) => c.cell_type === 'code').length;
+        assert.ok(promises >= codeCells, `${promises} checked promises for ${codeCells} code cells: most cells state what they show`);
+        const body = await page.locator('body').innerText();
+        assert.deepEqual(junkIn(body), [], 'junk in the visible text');
+        await assertCjkFont(page, 'h1');
+        await assertCjkFont(page, '.jp-MarkdownCell p');
+        const png = await page.screenshot({ path: join(shots, `series-${file.replace(/\.ipynb$/, '')}.png`) });
+        const st = await screenshotStats(session!, png);
+        assert.ok(st.ink > 0.02 && st.colours > 30, `${file}: the top of the handout looks blank: ${JSON.stringify(st)}`);
+      } finally {
+        await page.close();
+      }
+    });
+  }
+});
+
