@@ -561,7 +561,15 @@ function isCsiFinal(code: number): boolean {
   return code >= 0x40 && code <= 0x7e;
 }
 
-const MIME_TYPE = /^[a-z]+\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+/**
+ * What a lab program may show: text, pictures and data, never code a frontend would run
+ * (`application/javascript` and the like). The notebook shows what the learner ran, but a
+ * program should not be able to make the page itself do something.
+ */
+const DISPLAY_MIME_TYPES = new Set([
+  'text/plain', 'text/html', 'text/markdown', 'text/latex',
+  'image/svg+xml', 'image/png', 'image/jpeg', 'image/gif', 'application/json',
+]);
 
 /** A display marker's payload (base64 of a JSON mime bundle) as an event. */
 function parseDisplay(base64: string): ParserEvent {
@@ -578,7 +586,7 @@ function parseDisplay(base64: string): ParserEvent {
   if (entries.length === 0) return invalid('"data" is empty');
   const data: Record<string, string> = {};
   for (const [mime, text] of entries) {
-    if (!MIME_TYPE.test(mime)) return invalid(`"${mime.slice(0, 40)}" is not a mime type`);
+    if (!DISPLAY_MIME_TYPES.has(mime)) return invalid(`"${mime.slice(0, 40)}" is not a mime type nslab shows (${[...DISPLAY_MIME_TYPES].join(', ')})`);
     if (typeof text !== 'string') return invalid(`"data" of ${mime} is not a string`);
     data[mime] = text;
   }

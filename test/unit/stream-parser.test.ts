@@ -509,7 +509,8 @@ describe('StreamParser', () => {
         [b64('[]'), /no "data" object/],
         [b64('{"data": {}}'), /empty/],
         [b64('{"data": {"text/plain": 42}}'), /not a string/],
-        [b64('{"data": {"no mime": "x"}}'), /not a mime type/],
+        [b64('{"data": {"no mime": "x"}}'), /not a mime type nslab shows/],
+        [b64('{"data": {"text/plain": "x", "application/javascript": "alert(1)"}}'), /"application\/javascript" is not a mime type nslab shows/],
         [b64('{"data": {"text/plain": "x"}, "metadata": [1]}'), /metadata/],
       ];
       for (const [body, reason] of cases) {
