@@ -18,6 +18,7 @@ import {
   type JsonObject,
   type KernelInfoReply,
   type ShutdownRequest,
+  type Message,
   type UntypedMessage,
 } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
@@ -145,9 +146,12 @@ export class Kernel {
     let output = '';
     // Sends go out in the order they are made; the reply waits for them (idle after output).
     let sending: Promise<void> = Promise.resolve();
+    const send = (what: string, make: () => Message) => {
+      if (silent) return;
+      sending = sending.then(() => ctx.publish(make())).catch((err) => log.error(`${what} send failed`, err));
+    };
     const publish = (name: 'stdout' | 'stderr', text: string) => {
-      if (silent || !text) return;
-      sending = sending.then(() => ctx.publish(ctx.child.stream(name, text))).catch((err) => log.error('stream send failed', err));
+      if (text) send('stream', () => ctx.child.stream(name, text));
     };
     const io: CellIO = {
       onOutput: (text) => {
@@ -158,10 +162,7 @@ export class Kernel {
       onDisplay: (bundle) => {
         // Expectations read what the learner reads: the picture's text form counts as output.
         if (keepOutput) output += bundle.data['text/plain'] ?? '';
-        if (silent) return;
-        sending = sending
-          .then(() => ctx.publish(ctx.child.displayData(bundle.data, bundle.metadata as JsonObject)))
-          .catch((err) => log.error('display send failed', err));
+        send('display', () => ctx.child.displayData(bundle.data, bundle.metadata as JsonObject));
       },
       requestInput: req.allow_stdin === true ? (prompt, password) => this.requestInput(ctx, prompt, password) : undefined,
     };
