@@ -19,6 +19,7 @@
  * The nonce is random per kernel, so program output cannot end a cell by accident.
  */
 import { randomBytes } from 'node:crypto';
+import { DISPLAY_ENV } from '../lab/display.js';
 
 /** The OSC number nslab uses (unassigned in xterm's list). */
 export const MARKER_OSC = '6973';
@@ -33,22 +34,12 @@ export const enum MarkerKind {
 }
 
 /**
- * The environment variable that tells lab programs how to show rich output (`nstree`): its
- * value is the OSC prefix `6973;<nonce>;D`, so a program writes
- * `ESC ] $NSLAB_DISPLAY ; <base64 of {"data": {...}, "metadata": {...}}> BEL`.
+ * The value of NSLAB_DISPLAY (src/lab/display.ts) in the lab: the prefix of the display marker.
  * Not a secret (PS1 carries the nonce too): it keeps stray output from becoming a display by
  * accident, as it keeps stray output from ending a command.
  */
-export const DISPLAY_ENV = 'NSLAB_DISPLAY';
-
 export function displayPrefix(nonce: string): string {
   return `${MARKER_OSC};${nonce};${MarkerKind.Display}`;
-}
-
-/** The display marker a program prints to show `bundle` as rich output. */
-export function displaySequence(nonce: string, bundle: { data: Record<string, string>; metadata?: Record<string, unknown> }): string {
-  const json = JSON.stringify({ data: bundle.data, metadata: bundle.metadata ?? {} });
-  return `\x1b]${displayPrefix(nonce)};${Buffer.from(json, 'utf8').toString('base64')}\x07`;
 }
 
 export function newNonce(): string {

@@ -15,7 +15,7 @@ export type ParserEvent =
   | { kind: 'prompt'; exitCode: number | null; shellPid: number | null }
   /** A continuation prompt (PS2): the shell needs more input to complete the command. */
   | { kind: 'continuation' }
-  /** A display marker: a program asked for rich output (see markers.ts, `displaySequence`). */
+  /** A display marker: a program asked for rich output (written as src/lab/display.ts says). */
   | { kind: 'display'; bundle: DisplayBundle }
   /** A display marker with our nonce whose payload could not be read; `reason` says why. */
   | { kind: 'display-invalid'; reason: string };

@@ -1,6 +1,7 @@
 import { seededRandom } from '../helpers/rng.js';
 import assert from 'node:assert/strict';
-import { continuationMarker as continuationTemplate, displaySequence, promptMarkerTemplate } from '../../src/shell/markers.js';
+import { displaySequence as labDisplaySequence } from '../../src/lab/display.js';
+import { continuationMarker as continuationTemplate, displayPrefix, promptMarkerTemplate } from '../../src/shell/markers.js';
 import { CSI_LENGTH_LIMIT, DISPLAY_PAYLOAD_LIMIT, OSC_PAYLOAD_LIMIT, StreamParser } from '../../src/shell/stream-parser.js';
 import type { ParserEvent } from '../../src/shell/types.js';
 
@@ -471,6 +472,7 @@ describe('StreamParser', () => {
   describe('display markers (rich output from a lab program)', () => {
     const bundle = { data: { 'text/plain': 'ns1\n  1 tini', 'image/svg+xml': '<svg xmlns="http://www.w3.org/2000/svg"><text>名前空間</text></svg>' }, metadata: {} };
     const display = (b = bundle): ParserEvent => ({ kind: 'display', bundle: b });
+    const displaySequence = (nonce: string, b: typeof bundle) => labDisplaySequence(displayPrefix(nonce), b);
     const raw = (body: string, nonce = NONCE) => `${ESC}]6973;${nonce};D;${body}\x07`;
     const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 

@@ -10,11 +10,10 @@
  *
  * Usage: nstree [--text] [--svg]   (--text: the text form even in nslab; --svg: print the SVG)
  */
+import { DISPLAY_ENV, displaySequence } from '../display.js';
 import { buildPicture, readSnapshot } from './model.js';
 import { renderSvg, renderText } from './render.js';
 
-/** Set by the kernel: the OSC prefix (`6973;<nonce>;D`) that shows rich output. */
-const DISPLAY_ENV = 'NSLAB_DISPLAY';
 /** Set by the wrapper: a file holding the lab's `pid:[inode]`. */
 const LAB_FILE_ENV = 'NSLAB_LAB_PIDNS_FILE';
 
@@ -33,8 +32,7 @@ function main(argv: string[]): number {
   }
   const prefix = process.env[DISPLAY_ENV];
   if (!argv.includes('--text') && prefix && /^[0-9]+;[^;\x00-\x1f]+;D$/.test(prefix) && process.stdout.isTTY) {
-    const bundle = { data: { 'text/plain': text, 'image/svg+xml': renderSvg(picture) }, metadata: {} };
-    process.stdout.write(`\x1b]${prefix};${Buffer.from(JSON.stringify(bundle), 'utf8').toString('base64')}\x07`);
+    process.stdout.write(displaySequence(prefix, { data: { 'text/plain': text, 'image/svg+xml': renderSvg(picture) } }));
   } else {
     process.stdout.write(text + '\n');
   }
