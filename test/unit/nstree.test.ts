@@ -82,12 +82,13 @@ describe('nstree: the namespace picture (model and drawings)', () => {
       assert.deepEqual(ns1.processes.map((p) => p.pid), [1, 2, 4, 9, 10]);
       assert.equal(ns1.children.length, 1);
       const [ns2] = ns1.children;
-      assert.deepEqual([ns2.index, ns2.depth], [2, 1]);
+      assert.deepEqual([ns2.index, ns2.depth, ns2.parentIndex], [2, 1, 1]);
       assert.deepEqual(ns2.processes.map((p) => p.nspid), [[11, 1], [13, 3]]);
       assert.equal(ns2.creator?.pid, 10, 'made by unshare, PID 10 of the lab');
       const [ns3] = ns2.children;
       assert.deepEqual(ns3.processes.map((p) => p.nspid), [[14, 4, 1], [16, 6, 3]]);
       assert.equal(ns3.creator?.pid, 13);
+      assert.equal(ns3.parentIndex, 2);
     });
 
     it('names mount namespaces by letters in picture order, and finds the caller and the terminals', () => {

@@ -57,6 +57,8 @@ export interface NsNode {
   index: number;
   /** 0 for the outermost; a process in a namespace of depth d has d + 1 PIDs. */
   depth: number;
+  /** `index` of the namespace it is nested in; null for an outer one. */
+  parentIndex: number | null;
   /** The process that created it (the parent of its PID 1), if visible. */
   creator: ProcEntry | null;
   processes: ProcEntry[];
@@ -215,19 +217,20 @@ export function buildPicture(snap: Snapshot): Picture {
   const order = (a: Draft, b: Draft) => (a.init?.pid ?? a.processes[0].pid) - (b.init?.pid ?? b.processes[0].pid);
   let counter = 0;
   const nodeOfKey = new Map<string, NsNode>();
-  const toNode = (d: Draft): NsNode => {
+  const toNode = (d: Draft, parentIndex: number | null): NsNode => {
     const node: NsNode = {
       index: ++counter,
       depth: d.depth,
+      parentIndex,
       creator: d.init ? byPid.get(d.init.ppid) ?? null : null,
       processes: d.processes,
       children: [],
     };
     nodeOfKey.set(d.key, node);
-    node.children = (childrenOf.get(d.key) ?? []).sort(order).map(toNode);
+    node.children = (childrenOf.get(d.key) ?? []).sort(order).map((child) => toNode(child, node.index));
     return node;
   };
-  const roots = (childrenOf.get(null) ?? []).sort((a, b) => a.depth - b.depth || order(a, b)).map(toNode);
+  const roots = (childrenOf.get(null) ?? []).sort((a, b) => a.depth - b.depth || order(a, b)).map((d) => toNode(d, null));
 
   let view: ViewKind = 'unknown';
   if (snap.processes.length === 0) view = 'empty';

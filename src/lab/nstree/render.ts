@@ -33,9 +33,9 @@ export function nsTitle(ns: NsNode, picture: Picture): string {
     const name = picture.view === 'lab' ? 'ラボの PID 名前空間' : picture.view === 'nested-proc' ? 'この /proc の PID 名前空間 (ラボの内側)' : 'この /proc の PID 名前空間';
     return `ns${ns.index}: ${name}`;
   }
-  const outer = findParent(ns, picture);
-  const by = ns.creator ? ` — ${commandOf(ns.creator, picture)} (ns${outer?.index ?? '?'} の PID ${ns.creator.nspid[ns.depth - 1] ?? ns.creator.pid}) が作成` : '';
-  return `ns${ns.index}: ns${outer?.index ?? '?'} の内側${by}`;
+  const outer = `ns${ns.parentIndex ?? '?'}`;
+  const by = ns.creator ? ` — ${commandOf(ns.creator, picture)} (${outer} の PID ${ns.creator.nspid[ns.depth - 1] ?? ns.creator.pid}) が作成` : '';
+  return `ns${ns.index}: ${outer} の内側${by}`;
 }
 
 /** What the view shows, in a sentence or two. */
@@ -57,11 +57,6 @@ export function viewNotes(picture: Picture): string[] {
     notes.push('外側の名前空間まで見えます。');
   }
   return notes;
-}
-
-function findParent(ns: NsNode, picture: Picture): NsNode | null {
-  for (const n of allNamespaces(picture)) if (n.children.includes(ns)) return n;
-  return null;
 }
 
 // ─────────────────────────────── text ───────────────────────────────
