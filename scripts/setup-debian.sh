@@ -6,11 +6,13 @@
 #   jupyter-* / python3-*       Debian's Jupyter stack (frontends, nbclient/nbconvert for the
 #                               handouts, jupyter_client and the conformance suite for tests)
 #   chromium, fonts-noto-cjk    browser tests and handout screenshots (Japanese text)
+#   faketime, locales           the date tests: reruns as if on other days, Japanese date forms
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
   tini util-linux procps psmisc iproute2 iputils-ping bash-completion man-db
+  faketime locales
   jupyter-server jupyter-notebook jupyter-console jupyter-nbconvert
   python3-nbclient python3-jupyter-client python3-jupyter-kernel-test python3-ipykernel
   chromium fonts-noto-cjk

@@ -37,6 +37,8 @@ export interface CommonOptions {
   kernelspecDir?: string;
   /** Where progress lines go; default stdout. */
   log?: (line: string) => void;
+  /** Variables added to the environment of the notebook runner, and so of the kernel and its lab. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface HandoutsOptions extends CommonOptions {
@@ -211,7 +213,7 @@ async function executeNotebook(source: string, workDir: string, opts: CommonOpti
   const started = process.hrtime.bigint();
   const res = await runProcess(SYSTEM_PYTHON, [script, source, executedPath, '--report', reportPath,
     '--timeout', String(timeout), '--cwd', path.dirname(path.resolve(source))],
-  jupyterEnv(opts.kernelspecDir), 20 * 60 * 1000);
+  { ...jupyterEnv(opts.kernelspecDir), ...opts.env }, 20 * 60 * 1000);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   let report: ExecutionReport;
   try {

@@ -11,7 +11,13 @@
  *   messages of bash and procps, job lines `[1] N`, bash's `line 3:  N Terminated …`, and
  *   `pid N` / `PID: N`.
  * - **Times and dates.** `HH:MM`, `HH:MM:SS(.fff)`, ISO dates, `date`'s weekday/month forms
- *   (also in Japanese: `2026年 11月 29日`, `日曜日`), ps's `Nov29` start dates.
+ *   (also in Japanese: `2026年 11月  6日`, `日曜日`), ps's `Nov29` start dates, `ls -l`'s
+ *   `Dec  6 13:41` and its old-file form `Dec  6  2025` (a one-digit day is padded with a
+ *   blank, in Japanese `12月  6 13:41`), `date -R`'s `06 Dec 2026`. Where several of these
+ *   stand together with the year, a time zone and the blanks between them (`Sun Dec  6
+ *   13:41:32 UTC 2026`, `Dec  6  2025`, `2026-12-06 13:41`), the whole run becomes one
+ *   `<datetime>`: how wide the day is, and whether `ls` shows a time or a year, depends on the
+ *   date the notebook is run on.
  * - **What `ps` measures.** The columns C, %CPU, %MEM, VSZ, RSS, SZ, STIME, START, TIME,
  *   ELAPSED of a `ps` table, and the terminal number in `pts/N` (the host allocates it).
  *   In `ps` tables (header and rows) runs of blanks count as one, since column widths follow
@@ -136,14 +142,7 @@ function normalizeLine(line: string, max: number): string {
     (_a, p: string, n: string, q: string) => p + pid(n) + q);
   // `pid 12345`, `PID: 12345`, `pid=12345`.
   s = s.replace(/\b(pid[ =:#]\s*)(\d+)/gi, (_a, p: string, n: string) => p + pid(n));
-  // Dates first (they may contain times), then times.
-  s = s.replace(/(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)/g, '<date>');
-  s = s.replace(/\d{4}年\s*\d{1,2}月\s*\d{1,2}日/g, '<date>');
-  s = s.replace(/[月火水木金土日]曜日/g, '<weekday>');
-  s = s.replace(new RegExp(`\\b${WEEKDAY}\\b`, 'g'), '<weekday>');
-  s = s.replace(new RegExp(`\\b${MONTH} ?\\d{1,2}\\b`, 'g'), '<date>');
-  s = s.replace(/(?<![\d:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?![\d:])/g, '<time>');
-  s = s.replace(/(?<![\d:])\d{1,2}:\d{2}(?![\d:])/g, '<time>');
+  s = normalizeDates(s);
   s = s.replace(/\bpts\/\d+\b/g, 'pts/<n>');
   // ping: `time=0.045 ms`, `rtt min/avg/max/mdev = 0.031/0.040/0.050/0.009 ms`, `, time 1001ms`.
   s = s.replace(/\btime[=<]\d+(?:\.\d+)? ?ms\b/g, 'time=<ms> ms');
@@ -153,6 +152,44 @@ function normalizeLine(line: string, max: number): string {
   s = s.replace(/^0x[0-9a-f]{8}(?=\s+\d)/, '<ipc-key>');
   s = s.replace(/\b([Kk]ey[:=]?\s*)0x[0-9a-f]{8}\b/g, '$1<ipc-key>');
   return s;
+}
+
+/** Time zones that `date` and friends print beside a time (only these, so a file name is never taken for one). */
+const ZONE = '(?:UTC|GMT|JST|KST|CST|CET|CEST|EET|EEST|WET|WEST|BST|IST|EST|EDT|CDT|MST|MDT|PST|PDT)';
+/** A numeric zone: `+0000`, `+09:00` (whose `09:00` was already read as a time). */
+const OFFSET = '[+-](?:\\d{4}|\\d{2}:\\d{2}|<time>)';
+const DATE_TOKEN = '(?:<weekday>|<date>|<time>)';
+/**
+ * A run of date tokens with what stands between and beside them: blanks (ls pads a one-digit
+ * day), a comma (`date -R`), ISO's `T`, a time zone, a year (`2025`, only next to a date or a
+ * time). Built once.
+ */
+const DATE_RUN = new RegExp(
+  `${DATE_TOKEN}(?:`
+  + `(?:,? +|T)(?:${DATE_TOKEN}|${ZONE}\\b|${OFFSET}|(?:19|20)\\d{2}(?![\\d:]))`
+  + `|(?<=<time>)(?:Z\\b|${OFFSET})`
+  + `)+`, 'g');
+
+/**
+ * Dates and times in one line (see the module comment). Dates first (they may contain times),
+ * then times, then runs of them into one `<datetime>`.
+ */
+function normalizeDates(line: string): string {
+  let s = line;
+  s = s.replace(/(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)/g, '<date>');
+  s = s.replace(/\d{4}年\s*\d{1,2}月\s*\d{1,2}日/g, '<date>');
+  // ls -l in Japanese: `12月  6 13:41`, ` 1月  5  2025` (month and day, no 日).
+  s = s.replace(/(?<!\d)\d{1,2}月 {1,2}\d{1,2}(?= +\d)/g, '<date>');
+  s = s.replace(/[月火水木金土日]曜日/g, '<weekday>');
+  s = s.replace(new RegExp(`\\b${WEEKDAY}\\b`, 'g'), '<weekday>');
+  // `Dec 16`, `Dec  6` (ls, date, last), `Dec06` (ps), and `06 Dec` (date -R).
+  s = s.replace(new RegExp(`\\b${MONTH} {0,2}\\d{1,2}\\b`, 'g'), '<date>');
+  s = s.replace(new RegExp(`\\b\\d{1,2} ${MONTH}\\b`, 'g'), '<date>');
+  s = s.replace(/(?<![\d:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?![\d:])/g, '<time>');
+  s = s.replace(/(?<![\d:])\d{1,2}:\d{2}(?![\d:])/g, '<time>');
+  s = s.replace(/(?<!\d)\d{1,2}時\d{1,2}分(?:\d{1,2}秒)?/g, '<time>');
+  // A run's leading blanks beyond one go with it: ls pads month names to one width (` 9月`, `12月`).
+  return s.replace(DATE_RUN, '<datetime>').replace(/ {2,}<datetime>/g, ' <datetime>');
 }
 
 /** One output of a notebook cell, as nbformat 4 stores it (only what is compared). */

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,4 +175,66 @@ describe('notebooks: handouts and rerun judge runs (python3 kernel) @slow', func
     assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: false, log: out.log }), 1);
     assert.match(out.text(), /the kernel did not start: NoSuchKernel: .*npm run install-kernel/);
   });
+});
+
+/**
+ * The reruns as if today were another day (issue 15): libfaketime (Debian's `faketime`) makes
+ * the programs that print the clock in the notebooks (`date`, `ps`, `uptime`, `ls`, `who`, `w`)
+ * read a shifted one, so the committed outputs, made on one day, must compare equal on the first
+ * and last day of a year, a leap day and a one-digit day. File times come from the kernel and
+ * stay real, so `ls -l` shows its "old file" form with a year (all forms are covered one by one
+ * in test/unit/normalize-dates.test.ts). The machine's clock is never changed.
+ *
+ * The library is preloaded by wrappers of those programs first on the lab's PATH, not into the
+ * whole kernel: libfaketime 0.9.10 shares a semaphore among the processes it is preloaded into,
+ * created by the first one with mode 0600, and a process that became another user (06's shell
+ * as nobody) cannot open it and exits. Each wrapper's program gets a semaphore of its own.
+ */
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+const CLOCK_READERS = ['date', 'ps', 'uptime', 'ls', 'who', 'w'];
+
+/** A folder of wrappers that run each clock reader with libfaketime, under its own name. */
+async function fakeClockPath(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const name of CLOCK_READERS) {
+    const real = spawnSync('bash', ['-c', `PATH=/usr/bin:/bin type -P ${name}`], { encoding: 'utf8' }).stdout.trim();
+    if (!real) continue;
+    // exec -a keeps the program's own name in ps's CMD column (`ps -ef`, not `/usr/bin/ps -ef`).
+    await writeFile(path.join(dir, name), `#!/bin/bash\nLD_PRELOAD=${LIBFAKETIME} exec -a ${name} ${real} "$@"\n`, { mode: 0o755 });
+  }
+  return dir;
+}
+
+describe('notebooks: the tutorial reruns the same on other dates @slow', function () {
+  this.timeout(10 * 60 * 1000);
+  let prefix: string;
+  let wrappers: string;
+
+  before(async function () {
+    if (!existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing: apt-get install faketime`);
+    prefix = await mkdtemp(path.join(tmpdir(), 'nslab-spec-'));
+    installKernelspec({ prefix });
+    // Readable by the notebooks' other users (06 runs a shell as nobody).
+    await chmod(prefix, 0o755);
+    wrappers = await fakeClockPath(path.join(prefix, 'fake-clock'));
+  });
+  after(async () => { if (prefix) await rm(prefix, { recursive: true, force: true }); });
+
+  for (const day of ['2027-01-01 00:00:05', '2028-02-29 12:00:00', '2027-09-09 09:09:09', '2027-12-31 23:58:00']) {
+    it(`every notebook matches its committed outputs as if it were ${day}`, async () => {
+      const offsetSeconds = Math.round((Date.parse(day.replace(' ', 'T') + 'Z') - Date.now()) / 1000);
+      const env = {
+        PATH: `${wrappers}:${process.env.PATH}`,
+        // An offset from the real clock (as the `faketime` wrapper sets it): every process reads
+        // one shifted clock that runs on, so differences between two processes' readings stay real.
+        FAKETIME: `${offsetSeconds >= 0 ? '+' : ''}${offsetSeconds}`,
+      };
+      const probe = spawnSync('date', ['+%F'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      assert.equal(probe.stdout.trim(), day.slice(0, 10), `the wrappers change what date reads (${probe.stderr})`);
+      const out = collect();
+      const code = await rerun({ notebooksDir, runs: 1, kernelspecDir: path.join(prefix, 'share', 'jupyter'), log: out.log, env });
+      assert.equal(code, 0, out.text());
+      assert.match(out.text(), /run 1\/1: [\d.]+ s, same as committed/);
+    });
+  }
 });
