@@ -1,9 +1,9 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """nslab benchmark (issue 7): nslab beside other Jupyter kernels and beside the raw PTY.
 
-Run with Debian's interpreter (it has jupyter_client 7.4 and pyzmq):
+Run with the project's .venv (jupyter_client, pyzmq, bash_kernel, ipykernel):
 
-    /usr/bin/python3 bench/bench.py [KERNELSPEC ...] [--json PATH] [options]
+    .venv/bin/python bench/bench.py [KERNELSPEC ...] [--json PATH] [options]
 
 Default kernelspec: nslab. Extra kernelspec directories are found through JUPYTER_PATH as usual,
 e.g. JUPYTER_PATH=/tmp/bk-jupyter for the peer bash_kernel (see bench/README.md).

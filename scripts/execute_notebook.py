@@ -1,8 +1,8 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Execute one notebook from a fresh kernel with nbclient and write what happened.
 
-Used by `nslab handouts` and `nslab rerun` (src/cli/handouts.ts); run it with Debian's
-/usr/bin/python3, which has nbclient and nbformat.
+Used by `nslab handouts` and `nslab rerun` (src/cli/handouts.ts); run it with the project's
+Python (.venv, src/cli/python.ts), which has nbclient and nbformat.
 
     execute_notebook.py INPUT.ipynb OUTPUT.ipynb --report REPORT.json
                         [--timeout SECONDS] [--startup-timeout SECONDS] [--cwd DIR]

@@ -1,6 +1,6 @@
 /**
  * `nslab handouts` and `nslab rerun`: run the tutorial notebooks for real, from a fresh kernel
- * each time, through Debian's nbclient / nbconvert (`/usr/bin/python3`, `/usr/bin/jupyter`).
+ * each time, through nbclient / nbconvert 7 of the project's Jupyter stack (src/cli/python.ts).
  *
  * - handouts: execute every `notebooks/*.ipynb`, check the run (no unexpected error, no failed
  *   cell expectation, no stale `raises-exception` tag), write an HTML handout of it, and
@@ -18,12 +18,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { comparableOutputs, joinSource, unifiedDiff } from './normalize.js';
+import { jupyterPython, jupyterScript } from './python.js';
 import type { NbOutput, NormalizeOptions } from './normalize.js';
 
-/** Debian's interpreter: the one with nbclient and nbformat (not the `python3` first on PATH). */
-export const SYSTEM_PYTHON = '/usr/bin/python3';
-/** Debian's jupyter, for `jupyter nbconvert`. */
-export const SYSTEM_JUPYTER = '/usr/bin/jupyter';
 /** Environment variable naming a folder that holds `kernels/nslab/kernel.json`. */
 export const KERNELSPEC_DIR_ENV = 'NSLAB_KERNELSPEC_DIR';
 
@@ -211,7 +208,7 @@ async function executeNotebook(source: string, workDir: string, opts: CommonOpti
   const timeout = opts.cellTimeout ?? 60;
   const script = path.join(repoRoot(), 'scripts', 'execute_notebook.py');
   const started = process.hrtime.bigint();
-  const res = await runProcess(SYSTEM_PYTHON, [script, source, executedPath, '--report', reportPath,
+  const res = await runProcess(jupyterPython(), [script, source, executedPath, '--report', reportPath,
     '--timeout', String(timeout), '--cwd', path.dirname(path.resolve(source))],
   { ...jupyterEnv(opts.kernelspecDir), ...opts.env }, 20 * 60 * 1000);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -220,7 +217,7 @@ async function executeNotebook(source: string, workDir: string, opts: CommonOpti
     report = JSON.parse(await readFile(reportPath, 'utf8')) as ExecutionReport;
   } catch {
     report = { cells: [], failure: { kind: 'startup', index: null, ename: 'ExecutionFailed',
-      evalue: `${SYSTEM_PYTHON} ${path.relative(process.cwd(), script)} exited with ${res.code} and no report`, message: res.stderr } };
+      evalue: `${jupyterPython()} ${path.relative(process.cwd(), script)} exited with ${res.code} and no report`, message: res.stderr } };
   }
   const nb = existsSync(executedPath) ? (JSON.parse(await readFile(executedPath, 'utf8')) as Notebook) : null;
   return { executedPath: nb ? executedPath : null, nb, report, seconds, stderr: res.stderr };
@@ -286,7 +283,7 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
       log(`handouts: ${rel}: ${cells} cells ran in ${fmtSeconds(exec.seconds)}, ${expected} failed as tagged; checks passed`);
       const html = path.join(opts.outDir, path.basename(file, '.ipynb') + '.html');
       // scripts/handout.html.j2: the JupyterLab template, with SVG outputs (nstree) kept whole.
-      const conv = await runProcess(SYSTEM_JUPYTER, ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'), '--output-dir', path.resolve(opts.outDir),
+      const conv = await runProcess(jupyterScript('jupyter'), ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'), '--output-dir', path.resolve(opts.outDir),
         '--output', path.basename(html, '.html'), exec.executedPath], jupyterEnv(opts.kernelspecDir), 5 * 60 * 1000);
       if (conv.code !== 0 || !existsSync(html)) {
         failed++;

@@ -1,7 +1,7 @@
 /**
- * The community conformance suite jupyter_kernel_test (Debian package
- * python3-jupyter-kernel-test 0.4.5) against nslab, with the bash samples of
- * test/e2e/py/test_nslab_conformance.py, run as `/usr/bin/python3 -m unittest -v` with a
+ * The community conformance suite jupyter_kernel_test (0.7.0, pinned in requirements.txt)
+ * against nslab, with the bash samples of test/e2e/py/test_nslab_conformance.py, run as
+ * `.venv/bin/python -m unittest -v` with a
  * temporary kernelspec. Every test of the suite must pass, except those the Python file declares
  * not applicable to a bash kernel (NOT_APPLICABLE there), which must skip with that reason.
  * The per-test list is printed, for the issue's note.
@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installKernelspec, leftoverMessage, REPO, runPython, type InstalledKernelspec, type PythonRun } from '../helpers/kernelspec.js';
 
-/** The tests of jupyter_kernel_test 0.4.5's KernelTests. */
+/** The tests of jupyter_kernel_test 0.7.0's KernelTests (checked against the installed suite below). */
 const SUITE = [
   'test_kernel_info',
   'test_execute_stdout',
@@ -87,7 +87,7 @@ function parseUnittest(output: string, expected: string[]): Map<string, Unittest
   return results;
 }
 
-describe('e2e: jupyter_kernel_test conformance suite (Debian python3-jupyter-kernel-test 0.4.5)', function () {
+describe('e2e: jupyter_kernel_test conformance suite (0.7.0 from the project .venv)', function () {
   this.timeout(30_000);
   let spec: InstalledKernelspec;
   let run: PythonRun;
@@ -115,7 +115,7 @@ describe('e2e: jupyter_kernel_test conformance suite (Debian python3-jupyter-ker
       const more = r.outcome === 'ok' || r.outcome === 'skip' ? '' : `\n${r.details.map((d) => '        ' + d.replace(/\n/g, '\n        ')).join('\n')}`;
       return `      ${r.name.padEnd(width)}  ${what}${more}`;
     });
-    console.log(`    jupyter_kernel_test 0.4.5 on nslab (${run.ms} ms, unittest exit status ${run.code}):\n${lines.join('\n')}`);
+    console.log(`    jupyter_kernel_test on nslab (${run.ms} ms, unittest exit status ${run.code}):\n${lines.join('\n')}`);
   });
 
   after(function () {
@@ -136,6 +136,13 @@ describe('e2e: jupyter_kernel_test conformance suite (Debian python3-jupyter-ker
       }
     });
   }
+
+  it('the installed suite has exactly these tests (an upgrade that adds one must be looked at)', async function () {
+    const r = await runPython(['-c', 'import jupyter_kernel_test as j\nprint(" ".join(sorted(n for n in dir(j.KernelTests) if n.startswith("test_"))))'],
+      { env: spec.env, timeoutMs: 30_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split(' '), [...SUITE].sort());
+  });
 
   it('ran every test of the suite and nothing else; the kernel is gone afterwards', function () {
     assert.equal(run.timedOut, false, 'the suite finished before its timeout');

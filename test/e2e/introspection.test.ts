@@ -13,9 +13,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { jupyterPython } from '../../src/cli/python.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PYTHON = '/usr/bin/python3';
+const PYTHON = jupyterPython();
 const CLIENT = join(REPO, 'test', 'e2e', 'py', 'introspection_client.py');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -3,7 +3,7 @@
  * the kernelspec is installed into a temporary prefix, jupyter_client's KernelManager starts the
  * kernel from it, and test/e2e/py/client_driver.py runs each scenario with a BlockingKernelClient
  * and reports every message it saw (channel, type, parent, content, arrival time). The
- * assertions are here. Debian packages: python3-jupyter-client (with python3-zmq).
+ * assertions are here. jupyter_client and pyzmq come from the project .venv (requirements.txt).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -93,7 +93,7 @@ function statusOf(records: Rec[], id: string): string[] {
     .map((r) => r.content.execution_state);
 }
 
-describe('e2e: nslab through jupyter_client (Debian python3-jupyter-client 7.4)', function () {
+describe('e2e: nslab through jupyter_client (8.10, the project .venv)', function () {
   this.timeout(60_000);
   let spec: InstalledKernelspec;
   let driver: PythonDriver | null = null;

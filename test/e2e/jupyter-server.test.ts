@@ -18,7 +18,7 @@ import { installKernelspec, leftoverMessage, PYTHON, type InstalledKernelspec } 
 import { descendants, formatProcs, isAlive, killAll, processesWithEnv, waitGone, type Proc } from '../helpers/processes.js';
 
 /** `/usr/bin/jupyter-server` if Debian installed it, else the module through Debian's python. */
-const SERVER_CMD = existsSync('/usr/bin/jupyter-server') ? ['/usr/bin/jupyter-server'] : [PYTHON, '-m', 'jupyter_server'];
+const SERVER_CMD = [PYTHON, '-m', 'jupyter_server'];
 
 /**
  * Disposes a @jupyterlab/services manager. Its model poll is stopped first: @lumino/polling's

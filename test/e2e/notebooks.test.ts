@@ -1,9 +1,9 @@
 /**
  * The tutorial notebooks rerun identically (issue 5), and the handouts/rerun tooling judges
- * runs correctly. Needs Debian's /usr/bin/python3 with nbclient and nbconvert. The tutorial
+ * runs correctly. Needs the project's .venv (nbclient, nbconvert, ipykernel). The tutorial
  * reruns use this checkout's kernel (its kernelspec installed into a throwaway prefix) and
  * compare with the outputs committed in notebooks/ (written by `npm run handouts`). The
- * tooling tests use Debian's python3 kernel (python3-ipykernel) on notebooks made here.
+ * tooling tests use the python3 kernel (ipykernel) on notebooks made here.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { handouts, jupyterEnv, rerun } from '../../src/cli/handouts.js';
 import { installKernelspec } from '../../src/cli/install.js';
+import { jupyterPython } from '../../src/cli/python.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs from dist/test/e2e). */
@@ -22,7 +23,7 @@ const notebooksDir = path.join(root, 'notebooks');
 
 /** The resource folder of a kernelspec as Jupyter finds it, or null. */
 function findKernelspec(name: string, kernelspecDir?: string): string | null {
-  const r = spawnSync('/usr/bin/python3', ['-c',
+  const r = spawnSync(jupyterPython(), ['-c',
     'import sys\nfrom jupyter_client.kernelspec import KernelSpecManager\n'
     + 'try: print(KernelSpecManager().get_kernel_spec(sys.argv[1]).resource_dir)\nexcept Exception: sys.exit(1)', name],
   { env: jupyterEnv(kernelspecDir), encoding: 'utf8' });
@@ -78,7 +79,7 @@ describe('notebooks: handouts and rerun judge runs (python3 kernel) @slow', func
   let work: string;
 
   before(function () {
-    if (!findKernelspec('python3')) throw new Error('Debian\'s python3 kernel is needed: apt-get install python3-ipykernel');
+    if (!findKernelspec('python3')) throw new Error('the python3 kernel (ipykernel) of the project .venv is needed: bash scripts/setup-python.sh');
   });
   beforeEach(async () => { work = await mkdtemp(path.join(tmpdir(), 'nslab-nbtest-')); });
   afterEach(async () => { await rm(work, { recursive: true, force: true }); });

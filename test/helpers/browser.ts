@@ -26,13 +26,15 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { jupyterPython, jupyterScript } from '../../src/cli/python.js';
 
 /** The repository root (this file runs as dist/test/helpers/browser.js). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
-export const SYSTEM_PYTHON = '/usr/bin/python3';
-export const SYSTEM_JUPYTER = '/usr/bin/jupyter';
-export const JUPYTER_NOTEBOOK = '/usr/bin/jupyter-notebook';
+/** The project's Jupyter stack (src/cli/python.ts). */
+export const SYSTEM_PYTHON = jupyterPython();
+export const SYSTEM_JUPYTER = jupyterScript('jupyter');
+export const JUPYTER_NOTEBOOK = jupyterScript('jupyter-notebook');
 /** Flags for Chromium as root on a machine with a closed network (see the machine notes). */
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -46,7 +48,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Debian packages the browser tests need, for messages. */
-export const NEEDED_PACKAGES = 'chromium fonts-noto-cjk jupyter-notebook jupyter-nbconvert';
+export const NEEDED_PACKAGES = 'chromium fonts-noto-cjk (and the project .venv: bash scripts/setup-python.sh)';
 
 // ---------------------------------------------------------------------------------------------
 // Processes (read from /proc): shared with the other end-to-end helpers.

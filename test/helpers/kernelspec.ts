@@ -3,8 +3,8 @@
  * `installKernelspec()` installs `nslab` into a throwaway prefix with nslab's own command
  * (`node dist/src/cli/main.js install --prefix DIR`), and `jupyterEnv()` points Jupyter at it
  * (JUPYTER_PATH) with its own data, runtime and config directories, so nothing of the user's
- * Jupyter setup is read or written. `runPython()` runs Debian's /usr/bin/python3 (the python3
- * first on PATH may be another interpreter without jupyter_client) with a timeout, and makes sure
+ * Jupyter setup is read or written. `runPython()` runs the project's Python (its .venv with the
+ * pinned Jupyter stack, src/cli/python.ts) with a timeout, and makes sure
  * no kernel it launched outlives it.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,12 +12,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jupyterPython } from '../../src/cli/python.js';
 import { descendants, formatProcs, isAlive, killAll, processesWithEnv, waitGone, type Proc } from './processes.js';
 
 /** The repository root (this file runs as dist/test/helpers/kernelspec.js). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** Debian's interpreter, the one with jupyter_client 7.4, jupyter_kernel_test and jupyter_server. */
-export const PYTHON = '/usr/bin/python3';
+/** The project's Jupyter stack (src/cli/python.ts: the checkout's .venv from requirements.txt). */
+export const PYTHON = jupyterPython();
 
 export interface InstalledKernelspec {
   /** The temporary prefix; everything below is removed by cleanup(). */

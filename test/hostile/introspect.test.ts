@@ -18,6 +18,7 @@ import { sleep, within } from './client.js';
 import { KernelProcess, MAIN, REPO, assertLabGone, snapshotLab, type LabSnapshot } from './kernel-process.js';
 import { report } from './report.js';
 import { Rng } from '../helpers/rng.js';
+import { jupyterPython } from '../../src/cli/python.js';
 
 const token = randomBytes(6).toString('hex');
 const PREFIX = `nslab-pwned-${token}`;
@@ -236,7 +237,7 @@ async function viaJupyterClient(cases: [string, number[]][], extraEnv: Record<st
     const install = spawn(process.execPath, [MAIN, 'install', '--prefix', prefix], { stdio: 'ignore' });
     assert.equal(await new Promise((r) => install.on('exit', r)), 0, 'nslab install --prefix failed');
     for (const d of ['data', 'runtime', 'config']) mkdirSync(join(prefix, d));
-    const child = spawn('/usr/bin/python3', [join(REPO, 'test', 'hostile', 'py', 'introspect_client.py')], {
+    const child = spawn(jupyterPython(), [join(REPO, 'test', 'hostile', 'py', 'introspect_client.py')], {
       cwd: prefix,
       env: {
         ...process.env,

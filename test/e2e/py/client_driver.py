@@ -1,5 +1,5 @@
-#!/usr/bin/python3
-"""Scenario driver for test/e2e/jupyter-client.test.ts: nslab through Debian's jupyter_client.
+#!/usr/bin/env python3
+"""Scenario driver for test/e2e/jupyter-client.test.ts: nslab through jupyter_client (the project's .venv).
 
 Nothing of nslab's own code is used: kernels are started, interrupted, restarted and shut down by
 jupyter_client's KernelManager (from the `nslab` kernelspec found through JUPYTER_PATH), and

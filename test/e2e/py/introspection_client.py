@@ -1,5 +1,5 @@
-#!/usr/bin/python3
-"""Client for test/e2e/introspection.test.ts: nslab through Debian's jupyter_client.
+#!/usr/bin/env python3
+"""Client for test/e2e/introspection.test.ts: nslab through jupyter_client (the project's .venv).
 
 Starts one `nslab` kernel from the kernelspec found through JUPYTER_PATH (KernelManager), then
 answers requests, one JSON object per line on stdin:

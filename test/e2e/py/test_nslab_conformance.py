@@ -1,13 +1,13 @@
-#!/usr/bin/python3
-"""nslab against the community conformance suite jupyter_kernel_test (Debian package
-python3-jupyter-kernel-test 0.4.5), with samples written for bash.
+#!/usr/bin/env python3
+"""nslab against the community conformance suite jupyter_kernel_test (0.7.0, pinned in
+requirements.txt), with samples written for bash.
 
-Run from this directory with Debian's interpreter and the nslab kernelspec on JUPYTER_PATH:
+Run from this directory with the project's .venv and the nslab kernelspec on JUPYTER_PATH:
 
-    JUPYTER_PATH=PREFIX/share/jupyter /usr/bin/python3 -m unittest -v test_nslab_conformance
+    JUPYTER_PATH=PREFIX/share/jupyter .venv/bin/python -m unittest -v test_nslab_conformance
 
 (test/e2e/conformance.test.ts does this with a temporary kernelspec and checks the result of
-every test.) In 0.4.5 each test runs only when the attributes it needs are set; the ones left
+every test.) In 0.7.0 each test runs only when the attributes it needs are set; the ones left
 unset below do not apply to a bash kernel, for the reason given next to them, and the suite
 reports them as skipped.
 
@@ -96,7 +96,7 @@ class NslabKernelTests(jupyter_kernel_test.KernelTests):
 
     # test_execute_result needs an `execute_result` (the value of the cell's last expression, like
     # Python's `Out[n]`). A shell cell has no value, only output and an exit status, so nslab
-    # sends none. Not applicable: unset. jupyter_kernel_test 0.4.5 runs test_history only when
+    # sends none. Not applicable: unset. jupyter_kernel_test 0.7.0 runs test_history only when
     # code_execute_result is set (it replays those samples and looks them up in the history), so
     # test_history is skipped as well; nslab's history_request is covered by
     # test/e2e/jupyter-client.test.ts instead.
@@ -133,7 +133,7 @@ NOT_APPLICABLE = {
     "test_execute_stderr": "code_stderr unset: bash runs in a PTY, stdout and stderr are one terminal stream the kernel cannot split",
     "test_pager": "code_page_something unset: bash has no pager payload; help and man output is ordinary terminal output",
     "test_execute_result": "code_execute_result unset: a shell cell has no value (no execute_result), only output and an exit status",
-    "test_history": "runs only with code_execute_result samples in 0.4.5 (none for bash); history is tested in jupyter-client.test.ts",
+    "test_history": "runs only with code_execute_result samples in 0.7.0 (none for bash); history is tested in jupyter-client.test.ts",
     "test_clear_output": "code_clear_output unset: terminal redraws are control characters in the stream; no clear_output message",
 }
 

@@ -1,5 +1,5 @@
 """
-The hostile suite's second, independent client: Debian's jupyter_client (7.4) launches nslab from
+The hostile suite's second, independent client: jupyter_client (the project's .venv) launches nslab from
 its kernelspec and sends complete, inspect and is_complete requests for hostile code.
 
 stdin, one JSON line: [[code, [cursor positions…]], …]
