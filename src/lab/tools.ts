@@ -1,16 +1,42 @@
 /**
- * Commands nslab adds to the lab: a folder on the lab's PATH with small wrappers (today one,
- * `nstree`, the namespace picture). They run inside the lab with the kernel's own node, so
+ * Commands nslab adds to the lab: a folder on the lab's PATH with small wrappers: `nstree`, the
+ * namespace picture, and `nscheck`, the notebooks' exercise checks. They run inside the lab with the kernel's own node, so
  * they see what the shell that runs them sees.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const NSTREE_MAIN = fileURLToPath(new URL('./nstree/main.js', import.meta.url));
+const NSCHECK_MAIN = fileURLToPath(new URL('./exercises/main.js', import.meta.url));
 
 /** The lab's PID namespace (`pid:[inode]`) is written here once the lab runs; nstree reads it. */
 export const LAB_PIDNS_FILE = 'lab-pidns';
+
+/** All the lab's namespaces (`pid:[inode]`, `mnt:[inode]`, … one a line); nscheck reads it. */
+export const LAB_NAMESPACES_FILE = 'lab-namespaces';
+
+/** The namespace types nscheck compares with the lab's (the links in /proc/PID/ns). */
+export const NAMESPACE_TYPES = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'] as const;
+
+/**
+ * Records the namespaces of the lab's PID 1 (`init`, a PID of this machine) for nscheck, or
+ * removes the record when there is no lab (host mode). Types this kernel lacks are left out.
+ */
+export function recordLabNamespaces(dir: string, init: number | null): void {
+  const file = join(dir, LAB_NAMESPACES_FILE);
+  if (init === null) {
+    rmSync(file, { force: true });
+    return;
+  }
+  const links: string[] = [];
+  for (const type of NAMESPACE_TYPES) {
+    try { links.push(readlinkSync(`/proc/${init}/ns/${type}`)); } catch { /* not on this kernel */ }
+  }
+  try {
+    writeFileSync(file, links.join('\n') + '\n', { mode: 0o600 });
+  } catch { /* nscheck then says it does not know the lab */ }
+}
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -37,5 +63,15 @@ export function installLabTools(dir: string, nodePath: string = process.execPath
   ].join('\n');
   writeFileSync(join(bin, 'nstree'), wrapper, { mode: 0o700 });
   chmodSync(join(bin, 'nstree'), 0o700);
+  const check = [
+    '#!/bin/sh',
+    '# nslab: checks an exercise of the notebooks (see nscheck --list). Written by the kernel for this lab.',
+    `NSLAB_LAB_NAMESPACES_FILE=${shellQuote(join(dir, LAB_NAMESPACES_FILE))}`,
+    'export NSLAB_LAB_NAMESPACES_FILE UV_THREADPOOL_SIZE=1',
+    `exec ${shellQuote(nodePath)} --v8-pool-size=1 ${shellQuote(NSCHECK_MAIN)} "$@"`,
+    '',
+  ].join('\n');
+  writeFileSync(join(bin, 'nscheck'), check, { mode: 0o700 });
+  chmodSync(join(bin, 'nscheck'), 0o700);
   return bin;
 }

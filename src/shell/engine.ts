@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installLabTools, LAB_PIDNS_FILE } from '../lab/tools.js';
+import { installLabTools, LAB_PIDNS_FILE, recordLabNamespaces } from '../lab/tools.js';
 import { firstTerminalCommand, joinTerminalCommand, loopbackUpCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
 import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
@@ -231,6 +231,7 @@ export class ShellEngine {
       const init = findLabInit(session.pid, this.mode);
       this.bringUpLoopback(init);
       this.recordLabNamespace(init);
+      recordLabNamespaces(this.dir, init);
     }
     log.info(`terminal ${n} started (pid ${session.pid}, lab #${this.labGeneration})`);
     return session;
