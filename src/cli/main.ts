@@ -6,6 +6,7 @@
  *   nslab uninstall [--user|--sys-prefix|--prefix P]
  *   nslab handouts [--no-update] [--out DIR] [NOTEBOOK…]
  *   nslab rerun [--runs N] [NOTEBOOK…]
+ *   nslab course DIR                  an nbgrader course folder from notebooks/ (src/cli/course.ts)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,8 +126,16 @@ async function main(argv: string[]): Promise<number> {
       const notebooks = positional.filter((p) => p !== String(runs));
       return withTemporaryKernelspec((kernelspecDir) => rerun({ notebooksDir: join(PROJECT_ROOT, 'notebooks'), notebooks, runs, kernelspecDir }));
     }
+    case 'course': {
+      if (positional.length !== 1) {
+        console.error('usage: nslab course DIR');
+        return 2;
+      }
+      const [{ prepareCourse }, { PROJECT_ROOT }] = await Promise.all([import('./course.js'), import('./install.js')]);
+      return prepareCourse(positional[0], join(PROJECT_ROOT, 'notebooks'));
+    }
     default:
-      console.error('usage: nslab kernel CONNECTION_FILE | install [--user|--sys-prefix|--prefix P] [--host-variant] | uninstall [...] | handouts [--no-update] [--out DIR] [NOTEBOOK…] | rerun [--runs N] [NOTEBOOK…]');
+      console.error('usage: nslab kernel CONNECTION_FILE | install [--user|--sys-prefix|--prefix P] [--host-variant] | uninstall [...] | handouts [--no-update] [--out DIR] [NOTEBOOK…] | rerun [--runs N] [NOTEBOOK…] | course DIR');
       return 2;
   }
 }
