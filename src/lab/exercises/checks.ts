@@ -24,7 +24,7 @@ const done = (message: string): Verdict => ({ ok: true, message: `できまし�
 const notYet = (message: string): Verdict => ({ ok: false, message: `まだです: ${message}` });
 
 const NAMES: Record<string, string> = {
-  pid: 'PID ', mnt: 'マウント', uts: 'UTS ', ipc: 'IPC ', net: 'ネットワーク', user: 'ユーザー', cgroup: 'cgroup ', time: '時間',
+  pid: ' PID ', mnt: 'マウント', uts: ' UTS ', ipc: ' IPC ', net: 'ネットワーク', user: 'ユーザー', cgroup: ' cgroup ', time: '時間',
 };
 
 /** null when the shell is in a namespace of `type` of its own, else why not. */

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { EXERCISES, findExercise } from './checks.js';
-import { Probe } from './probe.js';
+import { Probe, realRunner, type Runner } from './probe.js';
 
 /** Set by the wrapper: a file with the lab's namespaces, `type:[inode]` one a line. */
 const LAB_FILE_ENV = 'NSLAB_LAB_NAMESPACES_FILE';
@@ -24,7 +24,7 @@ function labNamespaces(): string[] {
   try { return readFileSync(file, 'utf8').split('\n').filter(Boolean); } catch { return []; }
 }
 
-export function main(argv: string[], proc = '/proc', lab: string[] = labNamespaces()): { code: number; text: string } {
+export function main(argv: string[], proc = '/proc', lab: string[] = labNamespaces(), run: Runner = realRunner): { code: number; text: string } {
   if (argv.length === 1 && argv[0] === '--list') {
     return { code: 0, text: EXERCISES.map((e) => `${e.id.padEnd(15)} ${String(e.notebook).padStart(2, '0')}  ${e.goal}`).join('\n') };
   }
@@ -34,7 +34,7 @@ export function main(argv: string[], proc = '/proc', lab: string[] = labNamespac
     return { code: 2, text: `${why}usage: nscheck <演習の名前> (一覧は nscheck --list)` };
   }
   if (!lab.length) return { code: 2, text: 'nscheck: ラボの名前空間がわかりません (nslab のラボの中で実行してください)' };
-  const probe = new Probe(proc, lab);
+  const probe = new Probe(proc, lab, run);
   const pid = probe.callerPid();
   const shell = pid === null ? null : probe.process(pid);
   if (!shell) {
