@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CODE_STUB, exerciseCells, isExerciseCell, NOTEBOOK_EXERCISES } from './exercises.js';
+import { appendExercises, CODE_STUB, NOTEBOOK_EXERCISES } from './exercises.js';
 
 export function nbgraderConfig(courseId: string): string {
   return [
@@ -28,12 +28,11 @@ export function nbgraderConfig(courseId: string): string {
   ].join('\n');
 }
 
-interface Nb { cells: { metadata?: Record<string, unknown> }[]; [k: string]: unknown }
+interface Nb { cells: { cell_type: string; source: string | string[]; metadata?: Record<string, unknown> }[]; [k: string]: unknown }
 
 /** The teacher's version of a notebook: as committed, with its 演習 appended if it has none yet. */
 export function teachersVersion(nb: Nb, name: string): Nb {
-  if (nb.cells.some(isExerciseCell)) return nb;
-  return { ...nb, cells: [...nb.cells, ...exerciseCells(name)] };
+  return appendExercises(nb, name);
 }
 
 export function prepareCourse(dir: string, notebooksDir: string, log: (l: string) => void = console.log): number {

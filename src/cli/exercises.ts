@@ -10,6 +10,7 @@
  * answer disturbs neither the other exercise nor the tutorial's terminals 1 and 2; a restart
  * of the kernel gives a fresh lab.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface ExerciseText {
   /** nscheck's exercise id; also the base of the nbgrader grade_ids. */
@@ -211,6 +212,35 @@ export function studentView<T extends { cells: { cell_type: string; source: stri
     }
   }
   return copy;
+}
+
+/** Writes the student's view of an executed notebook beside it and returns its path (for handouts). */
+export function writeStudentView(executedPath: string): string {
+  const out = executedPath.replace(/\.ipynb$/, '') + '.student.ipynb';
+  writeFileSync(out, JSON.stringify(studentView(JSON.parse(readFileSync(executedPath, 'utf8')))));
+  return out;
+}
+
+/**
+ * Appends the 演習 section to a notebook that has none. The closing 「次の一歩」 of its last
+ * cell gives way to the exercises; its man-page pointer moves to a short closing cell.
+ */
+export function appendExercises<T extends { cells: { cell_type: string; source: string | string[]; metadata?: Record<string, unknown> }[] }>(nb: T, notebook: string): T {
+  if (nb.cells.some(isExerciseCell) || !NOTEBOOK_EXERCISES[notebook]) return nb;
+  const last = nb.cells[nb.cells.length - 1];
+  const text = Array.isArray(last.source) ? last.source.join('') : last.source;
+  const at = text.indexOf('\n## 次の一歩');
+  let manPages: string | null = null;
+  if (last.cell_type === 'markdown' && at >= 0) {
+    manPages = /^- (詳しい説明は man ページにあります: .*)$/m.exec(text.slice(at))?.[1] ?? null;
+    last.source = text.slice(0, at).trimEnd();
+  }
+  const cells = exerciseCells(notebook) as unknown as T['cells'];
+  if (manPages) {
+    cells.push({ id: 'exercises-end', cell_type: 'markdown', source: `## もっと知るには\n\n${manPages}`, metadata: { nbgrader: { schema_version: 3, task: false, grade_id: 'exercises-end', solution: false, grade: false, locked: true } } } as unknown as T['cells'][number]);
+  }
+  nb.cells.push(...cells);
+  return nb;
 }
 
 /** Replaces each BEGIN/END SOLUTION region (markers included) by the stub, keeping its indent. */

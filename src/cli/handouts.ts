@@ -17,6 +17,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeStudentView } from './exercises.js';
 import { comparableOutputs, joinSource, unifiedDiff } from './normalize.js';
 import { jupyterPython, jupyterScript } from './python.js';
 import type { NbOutput, NormalizeOptions } from './normalize.js';
@@ -43,6 +44,8 @@ export interface HandoutsOptions extends CommonOptions {
   outDir: string;
   /** Write each executed notebook back over its source in notebooksDir. */
   updateNotebooks: boolean;
+  /** The teacher's version: the 演習 with their solutions and checks as run; default the student's (empty answer cells). */
+  answers?: boolean;
 }
 
 export interface RerunOptions extends CommonOptions, NormalizeOptions {
@@ -284,7 +287,7 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
       const html = path.join(opts.outDir, path.basename(file, '.ipynb') + '.html');
       // scripts/handout.html.j2: the JupyterLab template, with SVG outputs (nstree) kept whole.
       const conv = await runProcess(jupyterScript('jupyter'), ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'), '--output-dir', path.resolve(opts.outDir),
-        '--output', path.basename(html, '.html'), exec.executedPath], jupyterEnv(opts.kernelspecDir), 5 * 60 * 1000);
+        '--output', path.basename(html, '.html'), opts.answers ? exec.executedPath : writeStudentView(exec.executedPath)], jupyterEnv(opts.kernelspecDir), 5 * 60 * 1000);
       if (conv.code !== 0 || !existsSync(html)) {
         failed++;
         log(`handouts: ${rel}: nbconvert --to html FAILED (exit ${conv.code}):\n${tail(conv.stderr)}`);

@@ -4,7 +4,7 @@
  *   nslab kernel CONNECTION_FILE      run the kernel (what kernel.json starts)
  *   nslab install [--user|--sys-prefix|--prefix P] [--host-variant]
  *   nslab uninstall [--user|--sys-prefix|--prefix P]
- *   nslab handouts [--no-update] [--out DIR] [NOTEBOOK…]
+ *   nslab handouts [--no-update] [--answers] [--out DIR] [NOTEBOOK…]
  *   nslab rerun [--runs N] [NOTEBOOK…]
  *   nslab course DIR                  an nbgrader course folder from notebooks/ (src/cli/course.ts)
  */
@@ -116,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
       const outDir = outIndex >= 0 ? args[outIndex + 1] : join(PROJECT_ROOT, 'handouts');
       const notebooks = positional.filter((p) => p !== outDir);
       return withTemporaryKernelspec((kernelspecDir) =>
-        handouts({ notebooksDir: join(PROJECT_ROOT, 'notebooks'), notebooks, outDir, updateNotebooks: !args.includes('--no-update'), kernelspecDir }),
+        handouts({ notebooksDir: join(PROJECT_ROOT, 'notebooks'), notebooks, outDir, updateNotebooks: !args.includes('--no-update'), answers: args.includes('--answers'), kernelspecDir }),
       );
     }
     case 'rerun': {
@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       return prepareCourse(positional[0], join(PROJECT_ROOT, 'notebooks'));
     }
     default:
-      console.error('usage: nslab kernel CONNECTION_FILE | install [--user|--sys-prefix|--prefix P] [--host-variant] | uninstall [...] | handouts [--no-update] [--out DIR] [NOTEBOOK…] | rerun [--runs N] [NOTEBOOK…] | course DIR');
+      console.error('usage: nslab kernel CONNECTION_FILE | install [--user|--sys-prefix|--prefix P] [--host-variant] | uninstall [...] | handouts [--no-update] [--answers] [--out DIR] [NOTEBOOK…] | rerun [--runs N] [NOTEBOOK…] | course DIR');
       return 2;
   }
 }
