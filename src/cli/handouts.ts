@@ -2,8 +2,8 @@
  * `nslab handouts` and `nslab rerun`: run the tutorial notebooks for real, from a fresh kernel
  * each time, through nbclient / nbconvert 7 of the project's Jupyter stack (src/cli/python.ts).
  *
- * - handouts: execute every `notebooks/*.ipynb`, check the run (no unexpected error, no failed
- *   cell expectation, no stale `raises-exception` tag), write an HTML handout of it, and
+ * - handouts: execute every `notebooks/*.ipynb`, check the run (no unexpected error, every
+ *   cell check holds (src/cli/checks.ts), no stale `raises-exception` tag), write an HTML handout of it, and
  *   optionally write the executed notebook back so that the committed notebook holds a real run.
  * - rerun: execute every notebook N times and compare each run's outputs with the committed
  *   ones after normalising what legitimately varies (src/cli/normalize.ts).
@@ -17,6 +17,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cellChecks, clip, countChecks, exitStatus, failedChecks, seenOutput } from './checks.js';
 import { writeStudentView } from './exercises.js';
 import { comparableOutputs, joinSource, unifiedDiff } from './normalize.js';
 import { jupyterPython, jupyterScript } from './python.js';
@@ -96,11 +97,20 @@ function isTagged(cell: NbCell, tag: string): boolean {
   return Array.isArray(cell.metadata?.tags) && cell.metadata.tags.includes(tag);
 }
 
+/** What is wrong with how the checks of a notebook are written, each naming its cell ([] when nothing). */
+export function checkErrors(nb: Notebook): string[] {
+  const problems: string[] = [];
+  nb.cells.forEach((cell, index) => {
+    for (const e of cellChecks(cell).errors) problems.push(`${cellLabel(nb, index)}: ${e}`);
+  });
+  return problems;
+}
+
 /**
  * Judge an executed notebook (pure). Returns the problems found, each naming its cell:
  * the run stopped (an error in a cell not tagged `raises-exception`, a timeout, a dead kernel,
- * no kernel); a cell expectation failed (`ExpectationFailed`, also in a `raises-exception`
- * cell); a `raises-exception` cell that ran and did not fail (a stale tag).
+ * no kernel); a cell check (metadata.nslab.expect, src/cli/checks.ts) did not hold, also in a
+ * `raises-exception` cell; a `raises-exception` cell that ran and did not fail (a stale tag).
  */
 export function checkExecuted(nb: Notebook, report: ExecutionReport): string[] {
   const problems: string[] = [];
@@ -116,24 +126,29 @@ export function checkExecuted(nb: Notebook, report: ExecutionReport): string[] {
       problems.push(`${where}: timed out (${f.evalue})`);
     } else if (f.kind === 'dead-kernel') {
       problems.push(`${where}: the kernel died`);
-    } else if (f.ename !== 'ExpectationFailed') {
-      // (An ExpectationFailed is reported below, from the cell's output, with its full text.)
+    } else {
       problems.push(`${where}: unexpected error ${f.ename}: ${firstLine(f.evalue)}`);
     }
   }
   const statusOf = new Map(report.cells.map((c) => [c.index, c]));
   nb.cells.forEach((cell, index) => {
     if (cell.cell_type !== 'code') return;
-    for (const out of cell.outputs ?? []) {
-      if (out.output_type === 'error' && out.ename === 'ExpectationFailed') {
-        problems.push(`${cellLabel(nb, index)}: expectation failed: ${indentRest(out.evalue ?? '')}`);
-      }
-    }
     const ran = statusOf.get(index);
+    if (ran) {
+      const { checks, errors } = cellChecks(cell);
+      for (const e of errors) problems.push(`${cellLabel(nb, index)}: ${e}`);
+      const seen = seenOutput(cell.outputs ?? []);
+      const failed = failedChecks(checks, seen, exitStatus(ran));
+      // One problem per failed check; the output seen follows the cell's last one.
+      failed.forEach((msg, n) => {
+        const seenPart = n === failed.length - 1 ? `\n--- output seen ---\n${clip(seen)}` : '';
+        problems.push(`${cellLabel(nb, index)}: ${indentRest(msg + seenPart)}`);
+      });
+    }
     if (isTagged(cell, 'raises-exception') && ran && ran.status === 'ok') {
       problems.push(`${cellLabel(nb, index)}: tagged raises-exception but did not fail (a stale tag, or the step no longer shows what the text says)`);
     }
-    if (!isTagged(cell, 'raises-exception') && ran && ran.status !== 'ok' && ran.ename !== 'ExpectationFailed' && !(f && f.index === index)) {
+    if (!isTagged(cell, 'raises-exception') && ran && ran.status !== 'ok' && !(f && f.index === index)) {
       problems.push(`${cellLabel(nb, index)}: unexpected error ${ran.ename}: ${firstLine(ran.evalue ?? '')}`);
     }
   });
@@ -272,6 +287,13 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
     for (const file of notebooks) {
       const rel = displayPath(file);
       const source = JSON.parse(await readFile(file, 'utf8')) as Notebook;
+      const badChecks = checkErrors(source);
+      if (badChecks.length) {
+        failed++;
+        log(`handouts: ${rel}: FAILED before running: its checks are not well written`);
+        for (const p of badChecks) log(`  ${p}`);
+        continue;
+      }
       log(`handouts: ${rel}: executing with a fresh ${source.metadata.kernelspec?.name ?? '?'} kernel...`);
       const exec = await executeNotebook(file, work, opts);
       const problems = judge(exec, source);
@@ -283,7 +305,8 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
       }
       const cells = exec.report.cells.length;
       const expected = exec.report.cells.filter((c) => c.status !== 'ok').length;
-      log(`handouts: ${rel}: ${cells} cells ran in ${fmtSeconds(exec.seconds)}, ${expected} failed as tagged; checks passed`);
+      const checks = countChecks(exec.report.cells.map((c) => source.cells[c.index]));
+      log(`handouts: ${rel}: ${cells} cells ran in ${fmtSeconds(exec.seconds)}, ${expected} failed as tagged; ${checks} checks held`);
       const html = path.join(opts.outDir, path.basename(file, '.ipynb') + '.html');
       // scripts/handout.html.j2: the JupyterLab template, with SVG outputs (nstree) kept whole.
       const conv = await runProcess(jupyterScript('jupyter'), ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'), '--output-dir', path.resolve(opts.outDir),
@@ -356,6 +379,13 @@ export async function rerun(opts: RerunOptions): Promise<number> {
       const executed = committed.cells.some((c) => c.cell_type === 'code' && typeof c.execution_count === 'number');
       if (!executed) {
         log(`rerun: ${rel}: has no committed outputs to compare with; run \`npm run handouts\` first (it writes each run's outputs back into the notebook)`);
+        failedRuns += runs;
+        continue;
+      }
+      const badChecks = checkErrors(committed);
+      if (badChecks.length) {
+        log(`rerun: ${rel}: FAILED before running: its checks are not well written`);
+        for (const p of badChecks) log(`  ${p}`);
         failedRuns += runs;
         continue;
       }

@@ -4,7 +4,7 @@
  * spells a msg_type; the table below is the only place request types meet handlers.
  */
 import { Dispatcher, type HandlerTable, type RequestContext } from './dispatcher.js';
-import { checkExpectations, hasExpectations, parseCell } from './cell-options.js';
+import { parseCell } from './cell-options.js';
 import {
   MessageFactory,
   PROTOCOL_VERSION,
@@ -142,8 +142,6 @@ export class Kernel {
   /** Runs the cell; returns the error to report, or null when it succeeded. */
   private async runCell(ctx: RequestContext, parsed: ReturnType<typeof parseCell>, req: ExecuteRequest, silent: boolean): Promise<ErrorFields | null> {
     const { options } = parsed;
-    const keepOutput = hasExpectations(options);
-    let output = '';
     // Sends go out in the order they are made; the reply waits for them (idle after output).
     let sending: Promise<void> = Promise.resolve();
     const send = (what: string, make: () => Message) => {
@@ -154,16 +152,9 @@ export class Kernel {
       if (text) send('stream', () => ctx.child.stream(name, text));
     };
     const io: CellIO = {
-      onOutput: (text) => {
-        if (keepOutput) output += text;
-        publish('stdout', text);
-      },
+      onOutput: (text) => publish('stdout', text),
       onNotice: (text) => publish('stderr', text),
-      onDisplay: (bundle) => {
-        // Expectations read what the learner reads: the picture's text form counts as output.
-        if (keepOutput) output += bundle.data['text/plain'] ?? '';
-        send('display', () => ctx.child.displayData(bundle.data, bundle.metadata as JsonObject));
-      },
+      onDisplay: (bundle) => send('display', () => ctx.child.displayData(bundle.data, bundle.metadata as JsonObject)),
       requestInput: req.allow_stdin === true ? (prompt, password) => this.requestInput(ctx, prompt, password) : undefined,
     };
     let timedOut = false;
@@ -181,10 +172,6 @@ export class Kernel {
     }
     await sending;
 
-    const failedExpectations = checkExpectations(options, output, result.exitCode);
-    if (failedExpectations.length) {
-      return errorFields('ExpectationFailed', `${failedExpectations.join('; ')}.\n--- output seen ---\n${clip(output)}`);
-    }
     if (timedOut) return errorFields('Timeout', `the cell ran longer than its timeout of ${options.timeoutSeconds} s and was interrupted`);
     switch (result.outcome) {
       case 'completed':
@@ -256,7 +243,7 @@ export class Kernel {
       banner:
         `nslab ${this.options.implementationVersion} — Namespace Lab (bash ${this.bashVersionCache})\n` +
         `Persistent bash shells inside a disposable Linux namespace lab (mode: ${this.shells.mode}).\n` +
-        'Cell options: #| terminal: N, #| wait: false, #| expect-exit: N, #| expect-output: TEXT, #| expect-absent: TEXT, #| timeout: S',
+        'Cell options: #| terminal: N, #| wait: false, #| timeout: S (a trailing # comment is allowed)',
       help_links: [
         { text: 'Bash manual', url: 'https://www.gnu.org/software/bash/manual/' },
         { text: 'namespaces(7)', url: 'https://man7.org/linux/man-pages/man7/namespaces.7.html' },
@@ -347,10 +334,6 @@ function answerUserExpressions(exprs: unknown): JsonObject {
 function clampCursor(pos: unknown, code: string): number {
   const n = typeof pos === 'number' && Number.isFinite(pos) ? Math.trunc(pos) : code.length;
   return Math.max(0, Math.min(code.length, n));
-}
-
-function clip(text: string, max = 2000): string {
-  return text.length > max ? text.slice(0, max) + `\n… (${text.length - max} more characters)` : text;
 }
 
 /**

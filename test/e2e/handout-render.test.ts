@@ -3,8 +3,8 @@
  * the project's own command (`nslab handouts --no-update --out TMP`, which installs its own
  * temporary kernelspec), opened from disk in headless Chromium (Debian's /usr/bin/chromium via
  * playwright-core) and checked as rendered: the title and headings, one rendered cell per
- * notebook cell with the outputs of the run, the outputs the notebook's own `#| expect-…` options
- * promise, no replacement glyphs or escape/marker junk, Japanese drawn with a CJK font, and
+ * notebook cell with the outputs of the run, the outputs the notebook's own checks (cell metadata)
+ * promise, and no check shown to the reader, no replacement glyphs or escape/marker junk, Japanese drawn with a CJK font, and
  * screenshots that are not blank. A small extra notebook with SGR colours goes through
  * `jupyter nbconvert --to html --execute` with this checkout's kernel, to see colours as colours.
  *
@@ -16,7 +16,7 @@ import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
-import { parseCell } from '../../src/kernel/cell-options.js';
+import { cellChecks } from '../../src/cli/checks.js';
 import {
   CHROMIUM, REPO, SYSTEM_JUPYTER, SYSTEM_PYTHON, artifactsDir, formatProcs, installTempKernelspec, launchBrowser, makeTempDir,
   platformFonts, removeDir, requireSystemPrograms, runCommand, screenshotStats, type BrowserSession, type Proc,
@@ -26,7 +26,7 @@ const NOTEBOOK = join(REPO, 'notebooks', '01-pid-namespace.ipynb');
 const MAIN = join(REPO, 'dist', 'src', 'cli', 'main.js');
 
 interface NbOutput { output_type: string; name?: string; text?: string | string[]; ename?: string; evalue?: string }
-interface NbCell { cell_type: string; source: string | string[]; metadata: { tags?: string[] }; outputs?: NbOutput[] }
+interface NbCell { cell_type: string; source: string | string[]; metadata: { tags?: string[]; [k: string]: unknown }; outputs?: NbOutput[] }
 interface Notebook { cells: NbCell[]; metadata: { title?: string } }
 
 const joined = (s: string | string[] | undefined): string => (Array.isArray(s) ? s.join('') : s ?? '');
@@ -44,6 +44,11 @@ function markdownHeadings(nb: Notebook): string[] {
     }
   }
   return out;
+}
+
+/** Traces of checks in a handout's HTML (visible or not): the old option lines, the metadata. */
+function checksShown(html: string): string[] {
+  return ['expect-output', 'expect-absent', 'expect-exit', '"expect"', '&quot;expect&quot;', 'ExpectationFailed'].filter((s) => html.includes(s));
 }
 
 /**
@@ -162,7 +167,7 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
   });
 
   it('renders one cell per notebook cell, each code cell with its source, tag and the outputs of the run', async () => {
-    const cells = await page.locator('.jp-Notebook > .jp-Cell').evaluateAll((els) => els.map((el) => ({
+    const cells = await page.locator('.jp-Notebook > main > .jp-Cell').evaluateAll((els) => els.map((el) => ({
       type: el.classList.contains('jp-CodeCell') ? 'code' : el.classList.contains('jp-MarkdownCell') ? 'markdown' : 'raw',
       raises: el.classList.contains('celltag_raises-exception'),
       input: (el.querySelector('.jp-InputArea-editor') as HTMLElement | null)?.innerText ?? '',
@@ -187,20 +192,16 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     assert.equal(code.filter(([, s]) => s.raises).length, 4, 'cells tagged raises-exception');
   });
 
-  it('shows what each cell promises (its expect- options), the key outputs, and no junk', async () => {
-    const texts = await page.locator('.jp-Notebook > .jp-Cell').evaluateAll((els) => els.map((el) =>
+  it('shows what each cell promises (its checks), the key outputs, no check and no junk', async () => {
+    const texts = await page.locator('.jp-Notebook > main > .jp-Cell').evaluateAll((els) => els.map((el) =>
       // A picture's text is its alt text (the handout template puts the text form there).
       [...el.querySelectorAll('.jp-OutputArea-output')].map((o) => (o as HTMLElement).innerText || [...o.querySelectorAll('img')].map((i) => i.alt).join('\n')).join('\n')));
     let checked = 0;
     nb.cells.forEach((cell, i) => {
       if (cell.cell_type !== 'code') return;
-      const { options } = parseCell(joined(cell.source));
-      for (const m of options.expectOutput) {
-        assert.ok(m.test(texts[i]), `cell ${i + 1}: the handout should show ${m.source}; it shows:\n${texts[i]}`);
-        checked++;
-      }
-      for (const m of options.expectAbsent) {
-        assert.ok(!m.test(texts[i]), `cell ${i + 1}: the handout should not show ${m.source}; it shows:\n${texts[i]}`);
+      for (const c of cellChecks(cell).checks) {
+        if (c.kind === 'exit') continue;
+        assert.equal(c.matches!(texts[i]), c.kind === 'output', `cell ${i + 1}: the handout should ${c.kind === 'output' ? '' : 'not '}show ${c.written}; it shows:\n${texts[i]}`);
         checked++;
       }
       const raises = (cell.metadata.tags ?? []).includes('raises-exception');
@@ -215,6 +216,7 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     const echoPid = texts[nb.cells.findIndex((c) => /^echo \$\$$/m.test(joined(c.source)))];
     assert.equal(echoPid.trim(), '2', 'the first `echo $$` shows 2');
     assert.deepEqual(junkIn(body), [], 'junk in the visible text of the handout');
+    assert.deepEqual(checksShown(await page.content()), [], 'the handout shows no check');
   });
 
   it('draws the namespace pictures (nstree, issue 10) as pictures: three SVG images, loaded, with every box', async () => {
@@ -365,7 +367,7 @@ describe('handouts: every notebook of the series, as a reader sees it @slow', fu
         assert.deepEqual(shownHeadings, headings);
         assert.ok(headings.some((h) => /まとめ|では、/.test(h)) || file === '00-index.ipynb', 'ends with a summary (まとめ)');
 
-        const cells = await page.locator('.jp-Notebook > .jp-Cell').evaluateAll((els) => els.map((el) => ({
+        const cells = await page.locator('.jp-Notebook > main > .jp-Cell').evaluateAll((els) => els.map((el) => ({
           type: el.classList.contains('jp-CodeCell') ? 'code' : el.classList.contains('jp-MarkdownCell') ? 'markdown' : 'raw',
           raises: el.classList.contains('celltag_raises-exception'),
           input: (el.querySelector('.jp-InputArea-editor') as HTMLElement | null)?.innerText ?? '',
@@ -385,13 +387,9 @@ describe('handouts: every notebook of the series, as a reader sees it @slow', fu
           assert.equal(shown.raises, raises, `${label}: tag`);
           assert.equal(/ExitStatus: exit status \d+/.test(shown.text), raises, `${label}: an exit-status error exactly in tagged cells:\n${shown.text}`);
           assert.doesNotMatch(shown.text, /ExpectationFailed|IncompleteInput|ShellExited|Timeout:/, `${label}: no failed check`);
-          const { options } = parseCell(src);
-          for (const m of options.expectOutput) {
-            assert.ok(m.test(shown.text), `${label}: the handout should show ${m.source}; it shows:\n${shown.text}`);
-            promises++;
-          }
-          for (const m of options.expectAbsent) {
-            assert.ok(!m.test(shown.text), `${label}: the handout should not show ${m.source}; it shows:\n${shown.text}`);
+          for (const c of cellChecks(cell).checks) {
+            if (c.kind === 'exit') continue;
+            assert.equal(c.matches!(shown.text), c.kind === 'output', `${label}: the handout should ${c.kind === 'output' ? '' : 'not '}show ${c.written}; it shows:\n${shown.text}`);
             promises++;
           }
         });
@@ -399,6 +397,7 @@ describe('handouts: every notebook of the series, as a reader sees it @slow', fu
         assert.ok(promises >= codeCells, `${promises} checked promises for ${codeCells} code cells: most cells state what they show`);
         const body = await page.locator('body').innerText();
         assert.deepEqual(junkIn(body), [], 'junk in the visible text');
+        assert.deepEqual(checksShown(await page.content()), [], 'the handout shows no check');
         await assertCjkFont(page, 'h1');
         await assertCjkFont(page, '.jp-MarkdownCell p');
         const png = await page.screenshot({ path: join(shots, `series-${file.replace(/\.ipynb$/, '')}.png`) });

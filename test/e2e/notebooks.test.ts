@@ -54,17 +54,49 @@ describe('notebooks: the tutorial reruns the same, three times @slow', function 
     assert.equal(code, 0, out.text());
     assert.match(out.text(), /run 3\/3: [\d.]+ s, same as committed/);
   });
+
+  it('checks still bite: one check broken in a copy of a notebook fails handouts and rerun, naming notebook, cell and check', async () => {
+    const kernelspecDir = path.join(prefix, 'share', 'jupyter');
+    const copyDir = await mkdtemp(path.join(tmpdir(), 'nslab-broken-'));
+    try {
+      const name = '08-time-namespace.ipynb';
+      const nb = JSON.parse(await readFile(path.join(notebooksDir, name), 'utf8'));
+      // One check in a raises-exception cell, the way an author might get it wrong.
+      const index = nb.cells.findIndex((c: { metadata: { tags?: string[]; nslab?: { expect: object[] } } }) =>
+        c.metadata.tags?.includes('raises-exception') && c.metadata.nslab?.expect.some((e) => 'output' in e));
+      assert.ok(index > 0, 'a raises-exception cell with an output check');
+      const cell = nb.cells[index];
+      const k = cell.metadata.nslab.expect.findIndex((e: object) => 'output' in e);
+      cell.metadata.nslab.expect[k] = { output: '/^this is never printed$/m' };
+      await writeFile(path.join(copyDir, name), JSON.stringify(nb, null, 1));
+      const firstLine = [cell.source].flat().join('').split('\n').find((l: string) => !l.startsWith('#|'));
+      const expected = `cell ${index + 1} (id ${cell.id}): ${firstLine}: check {"output":"/^this is never printed$/m"}: the output does not show it`;
+
+      const made = collect();
+      assert.equal(await handouts({ notebooksDir: copyDir, outDir: path.join(copyDir, 'html'), updateNotebooks: false, kernelspecDir, log: made.log }), 1, made.text());
+      assert.match(made.text(), new RegExp(`^handouts: \\S*${name.replace(/\./g, '\\.')}: FAILED`, 'm'));
+      assert.ok(made.text().includes(`\n  ${expected}\n      --- output seen ---\n`), `handouts should say\n  ${expected}\nit said:\n${made.text()}`);
+      assert.equal(made.text().match(/ check \{/g)?.length, 1, 'only the broken check fails');
+
+      const again = collect();
+      assert.equal(await rerun({ notebooksDir: copyDir, runs: 1, kernelspecDir, log: again.log }), 1, again.text());
+      assert.match(again.text(), new RegExp(`^rerun: \\S*${name.replace(/\./g, '\\.')}: run 1/1: [\\d.]+ s, FAILED: 1 problem`, 'm'));
+      assert.ok(again.text().includes(`\n  ${expected}\n`), `rerun should say\n  ${expected}\nit said:\n${again.text()}`);
+    } finally {
+      await rm(copyDir, { recursive: true, force: true });
+    }
+  });
 });
 
-/** Write a python3-kernel notebook whose code cells are `cells` ([source, tags?]). */
-async function pyNotebook(dir: string, name: string, cells: [string, string[]?][]): Promise<string> {
+/** Write a python3-kernel notebook whose code cells are `cells` ([source, tags?, checks?]). */
+async function pyNotebook(dir: string, name: string, cells: [string, string[]?, unknown[]?][]): Promise<string> {
   const nb = {
     nbformat: 4, nbformat_minor: 5,
     metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
     cells: [
       { cell_type: 'markdown', id: 'intro', metadata: {}, source: '# テスト' },
-      ...cells.map(([source, tags], i) => ({
-        cell_type: 'code', id: `c${i + 1}`, metadata: tags ? { tags } : {}, source, outputs: [], execution_count: null,
+      ...cells.map(([source, tags, expect], i) => ({
+        cell_type: 'code', id: `c${i + 1}`, metadata: { ...(tags ? { tags } : {}), ...(expect ? { nslab: { expect } } : {}) }, source, outputs: [], execution_count: null,
       })),
     ],
   };
@@ -98,7 +130,7 @@ describe('notebooks: handouts and rerun judge runs (python3 kernel) @slow', func
     const nb = JSON.parse(await readFile(file, 'utf8'));
     assert.equal([nb.cells[2].outputs[0].text].flat().join(''), '日本語の出力\n');
     assert.equal(nb.cells[3].outputs[0].ename, 'ValueError');
-    assert.match(out.text(), /3 cells ran in [\d.]+ s, 1 failed as tagged; checks passed/);
+    assert.match(out.text(), /3 cells ran in [\d.]+ s, 1 failed as tagged; 0 checks held/);
 
     const again = collect();
     assert.equal(await rerun({ notebooksDir: nbDir, runs: 2, log: again.log }), 0, again.text());
@@ -127,18 +159,29 @@ describe('notebooks: handouts and rerun judge runs (python3 kernel) @slow', func
     assert.match(out.text(), /has no committed outputs/);
   });
 
-  it('handouts: an ExpectationFailed is fatal even in a raises-exception cell, and names the cell', async () => {
+  it('handouts: a check that does not hold fails the run even in a raises-exception cell, naming the cell and the check', async () => {
     const nbDir = path.join(work, 'nb');
     await pyNotebook(nbDir, 'expect.ipynb', [
-      ['class ExpectationFailed(Exception): pass'],
-      ['raise ExpectationFailed("expected output to contain: No such process")', ['raises-exception']],
+      ['print("hello")', undefined, [{ output: '/^hel+o$/m' }, { absent: 'No such process' }]],
+      ['print("hello")\nraise ValueError("boom")', ['raises-exception'], [{ output: 'No such process' }]],
     ]);
     const out = collect();
     assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: true, log: out.log }), 1);
-    assert.match(out.text(), /cell 3 \(id c2\): raise ExpectationFailed.*: expectation failed: expected output to contain: No such process/);
+    assert.match(out.text(), /expect\.ipynb: FAILED/);
+    assert.match(out.text(), /^ {2}cell 3 \(id c2\): print\("hello"\): check \{"output":"No such process"\}: the output does not show it\n {6}--- output seen ---\n {6}hello$/m);
+    assert.doesNotMatch(out.text(), /cell 2 \(id c1\)/, 'the checks that hold are not reported');
     assert.ok(!existsSync(path.join(work, 'html', 'expect.html')), 'no handout for a failed run');
     const nb = JSON.parse(await readFile(path.join(nbDir, 'expect.ipynb'), 'utf8'));
     assert.equal(nb.cells[1].execution_count, null, 'a failed run is not written back');
+  });
+
+  it('handouts and rerun: badly written checks fail before anything runs', async () => {
+    const nbDir = path.join(work, 'nb');
+    await pyNotebook(nbDir, 'bad.ipynb', [['print(1)', undefined, [{ output: '/(/' }]]]);
+    const out = collect();
+    assert.equal(await handouts({ notebooksDir: nbDir, outDir: path.join(work, 'html'), updateNotebooks: false, log: out.log }), 1);
+    assert.match(out.text(), /bad\.ipynb: FAILED before running: its checks are not well written\n {2}cell 2 \(id c1\): print\(1\): metadata\.nslab\.expect\[0\] \{"output":"\/\(\/"\}: invalid regular expression/);
+    assert.doesNotMatch(out.text(), /executing/);
   });
 
   it('handouts: a raises-exception cell that did not fail is a stale tag', async () => {
