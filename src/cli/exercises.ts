@@ -163,6 +163,11 @@ export interface NbCellOut {
   execution_count?: number | null;
 }
 
+/** The cell option line that puts a cell in the exercise's terminal, with its comment (as the notebooks write it). */
+export function terminalLine(n: number): string {
+  return `#| terminal: ${n}  # ${n} つ目のターミナルで実行`;
+}
+
 function nbgrader(fields: { grade_id: string; solution: boolean; grade: boolean; locked: boolean; points?: number }): Record<string, unknown> {
   return { nbgrader: { schema_version: 3, task: false, ...fields } };
 }
@@ -176,16 +181,18 @@ export function exerciseCells(notebook: string): NbCellOut[] {
   }];
   list.forEach((e, i) => {
     cells.push({
-      id: `${e.id}-task`, cell_type: 'markdown', source: `### 演習 ${i + 1}: ${e.title} (${e.points} 点)\n\n${e.task}\n\n答えはターミナル ${e.terminal} で実行されます (セルの先頭の \`#| terminal: ${e.terminal}\` はそのまま残してください)。`,
+      id: `${e.id}-task`, cell_type: 'markdown', source: `### 演習 ${i + 1}: ${e.title} (${e.points} 点)\n\n${e.task}\n\n答えはターミナル ${e.terminal} で実行されます (セルの先頭の \`#| terminal: ${e.terminal}\` の行は、そのまま残してください)。`,
       metadata: nbgrader({ grade_id: `${e.id}-task`, solution: false, grade: false, locked: true }),
     });
     cells.push({
-      id: `${e.id}-answer`, cell_type: 'code', source: [`#| terminal: ${e.terminal}`, BEGIN_SOLUTION, ...e.solution, END_SOLUTION].join('\n'),
+      id: `${e.id}-answer`, cell_type: 'code', source: [terminalLine(e.terminal), BEGIN_SOLUTION, ...e.solution, END_SOLUTION].join('\n'),
       metadata: nbgrader({ grade_id: `${e.id}-answer`, solution: true, grade: false, locked: false }), outputs: [], execution_count: null,
     });
     cells.push({
-      id: e.id, cell_type: 'code', source: `#| terminal: ${e.terminal}\nnscheck ${e.id}`,
-      metadata: nbgrader({ grade_id: e.id, solution: false, grade: true, locked: true, points: e.points }), outputs: [], execution_count: null,
+      id: e.id, cell_type: 'code', source: `${terminalLine(e.terminal)}\nnscheck ${e.id}`,
+      // The teacher's run must reach every goal (a check of the reruns, see README "Checks").
+      metadata: { ...nbgrader({ grade_id: e.id, solution: false, grade: true, locked: true, points: e.points }), nslab: { expect: [{ output: '/^できました: /m' }] } },
+      outputs: [], execution_count: null,
     });
   });
   return cells;
@@ -211,6 +218,8 @@ export function studentView<T extends { cells: { cell_type: string; source: stri
     if (meta.solution || meta.grade) {
       cell.outputs = [];
       cell.execution_count = null;
+      // No output, so nothing its checks could promise (README "Checks").
+      if (cell.metadata && typeof cell.metadata.nslab === 'object') delete cell.metadata.nslab;
     }
   }
   return copy;
