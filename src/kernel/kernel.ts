@@ -6,6 +6,7 @@
 import { Dispatcher, MAIN_SHELL, unknownSubshell, type HandlerTable, type RequestContext, type SubshellKey } from './dispatcher.js';
 import { checkExpectations, hasExpectations, parseCell } from './cell-options.js';
 import { Subshells, TerminalLimitError, type ShellState } from './subshells.js';
+import { answerUserExpressions, clampCursor, clip, errorFields, globMatch, introduction, shuttingDown, subshellDeleted } from './replies.js';
 import {
   MessageFactory,
   isRequestType,
@@ -142,10 +143,18 @@ export class Kernel {
     if (!silent) await ctx.publish(ctx.child.executeInput(code, count));
     if (storeHistory) shell.history.push([0, count, code]);
 
-    const parsed = parseCell(code, shell.terminal);
-    const outcome = parsed.errors.length
-      ? errorFields('CellOptionError', `invalid cell options — nothing was run:\n${parsed.errors.join('\n')}`)
-      : await this.runCell(ctx, shell, parsed, req, silent);
+    let outcome: ErrorFields | null;
+    try {
+      // A subshell becomes a terminal with its first cell (see subshells.ts).
+      const terminal = this.subshells.assignTerminal(shell, this.shells.terminalsInUse());
+      const parsed = parseCell(code, terminal);
+      outcome = parsed.errors.length
+        ? errorFields('CellOptionError', `invalid cell options — nothing was run:\n${parsed.errors.join('\n')}`)
+        : await this.runCell(ctx, shell, parsed, req, silent);
+    } catch (err) {
+      if (!(err instanceof TerminalLimitError)) throw err;
+      outcome = errorFields('TerminalLimit', err.message);
+    }
 
     if (outcome) {
       if (!silent) await ctx.publish(ctx.child.error(outcome));
@@ -199,7 +208,7 @@ export class Kernel {
     };
     if (shell.id !== MAIN_SHELL && !shell.introduced && !silent) {
       shell.introduced = true;
-      publish('stderr', introduction(shell.terminal));
+      publish('stderr', introduction(shell.terminal!));
     }
     let timedOut = false;
     const timer = options.timeoutSeconds
@@ -211,6 +220,13 @@ export class Kernel {
     let result: CellResult;
     this.busyTerminals.set(options.terminal, shell.id);
     try {
+      // A subshell's own terminal is a console's: started marked so (nstree says so).
+      if (shell.id !== MAIN_SHELL && options.terminal === shell.terminal) await this.shells.openTerminal(options.terminal, { console: true });
+      if (shell.id !== MAIN_SHELL && !this.subshells.get(shell.id)) {
+        // Deleted while its shell started: that shell ends too, and nothing runs.
+        if (options.terminal === shell.terminal) await this.shells.endTerminal(options.terminal);
+        return subshellDeleted(shell.terminal);
+      }
       result = await this.shells.run(options.terminal, parsed.code, io, { wait: options.wait });
     } catch (err) {
       // The engine is shut down (or the terminal could not start): the cell still gets its reply.
@@ -221,6 +237,7 @@ export class Kernel {
       if (timer) clearTimeout(timer);
     }
     await sending;
+    // Deleted while this cell ran (delete_subshell_request ended its terminal).
     if (shell.id !== MAIN_SHELL && !this.subshells.get(shell.id)) return subshellDeleted(shell.terminal);
     if (this.stopping && result.outcome === 'exited') return shuttingDown();
 
@@ -303,18 +320,15 @@ export class Kernel {
     if (this.stopping) return ctx.reply(ctx.child.errorReply(shuttingDown()));
     let state: ShellState;
     try {
-      state = this.subshells.create(this.shells.terminalsInUse());
+      state = this.subshells.create();
     } catch (err) {
       if (!(err instanceof TerminalLimitError)) throw err;
       return ctx.reply(ctx.child.errorReply(errorFields('TerminalLimit', err.message)));
     }
     const id = state.id!;
     this.dispatcher.openSubshell(id);
-    // Its shell starts now, without holding up the control channel; if it cannot, its first
-    // cell tries again and says why.
-    this.shells.openTerminal(state.terminal, { console: true }).catch((err) => log.warn(`terminal ${state.terminal} did not start yet`, err as Error));
-    log.info(`subshell ${id} is terminal ${state.terminal}`);
-    await ctx.reply(ctx.child.reply<'create_subshell_request'>({ status: 'ok', subshell_id: id, terminal: state.terminal }));
+    log.info(`subshell ${id} created; it becomes a terminal with its first cell`);
+    await ctx.reply(ctx.child.reply<'create_subshell_request'>({ status: 'ok', subshell_id: id }));
   }
 
   private async handleDeleteSubshell(ctx: RequestContext): Promise<void> {
@@ -330,8 +344,8 @@ export class Kernel {
     this.dispatcher.closeSubshell(id, subshellDeleted(state.terminal));
     this.cancelInputs(id);
     // The reply goes out when the terminal and its processes are gone.
-    await this.shells.endTerminal(state.terminal);
-    log.info(`subshell ${id} (terminal ${state.terminal}) deleted`);
+    if (state.terminal !== null) await this.shells.endTerminal(state.terminal);
+    log.info(`subshell ${id}${state.terminal === null ? '' : ` (terminal ${state.terminal})`} deleted`);
     await ctx.reply(ctx.child.reply<'delete_subshell_request'>({ status: 'ok' }));
   }
 
@@ -340,7 +354,7 @@ export class Kernel {
     await ctx.reply(ctx.child.reply<'list_subshell_request'>({
       status: 'ok',
       subshell_id: list.map((s) => s.id!),
-      terminals: Object.fromEntries(list.map((s) => [s.id!, s.terminal])),
+      terminals: Object.fromEntries(list.filter((s) => s.terminal !== null).map((s) => [s.id!, s.terminal!])),
     }));
   }
 
@@ -366,7 +380,7 @@ export class Kernel {
         `nslab ${this.options.implementationVersion} — Namespace Lab (bash ${this.bashVersionCache})\n` +
         `Persistent bash shells inside a disposable Linux namespace lab (mode: ${this.shells.mode}).\n` +
         'Cell options: #| terminal: N, #| wait: false, #| expect-exit: N, #| expect-output: TEXT, #| expect-absent: TEXT, #| timeout: S' +
-        (subshell ? `\nThis subshell is terminal ${subshell.terminal} of the lab.` : ''),
+        (subshell ? (subshell.terminal === null ? '\nThis subshell becomes a terminal of the lab with its first cell.' : `\nThis subshell is terminal ${subshell.terminal} of the lab.`) : ''),
       help_links: [
         { text: 'Bash manual', url: 'https://www.gnu.org/software/bash/manual/' },
         { text: 'namespaces(7)', url: 'https://man7.org/linux/man-pages/man7/namespaces.7.html' },
@@ -403,6 +417,7 @@ export class Kernel {
 
   /** The terminal a cell of this request's shell runs in: its own, unless `#| terminal: N`. */
   private terminalOfCell(ctx: RequestContext, code: string): number {
+    // A subshell with no terminal yet completes against the main shell's directory.
     return parseCell(code, this.subshells.get(ctx.subshell)?.terminal ?? 1).options.terminal;
   }
 
@@ -440,73 +455,4 @@ export class Kernel {
     await ctx.reply(ctx.child.reply<'shutdown_request'>({ status: 'ok', restart }));
     this.options.onShutdown?.(restart);
   }
-}
-
-function errorFields(ename: string, evalue: string): ErrorFields {
-  // The traceback is what frontends display: one plain line, no invented stack.
-  return { ename, evalue, traceback: [`\x1b[31m${ename}\x1b[0m: ${evalue}`] };
-}
-
-function shuttingDown(): ErrorFields {
-  return errorFields('KernelShuttingDown', 'the kernel is shutting down (or restarting), and its lab with it; nothing was run');
-}
-
-function subshellDeleted(terminal: number): ErrorFields {
-  return errorFields('SubshellDeleted', `this subshell was deleted (its console closed): terminal ${terminal} and what ran in it ended`);
-}
-
-/** The first output of a subshell's first cell: which terminal it is, and how to reach it. */
-function introduction(terminal: number): string {
-  return `nslab: this subshell is terminal ${terminal} of the lab: a shell of its own in the same lab as the notebook (terminal 1). ` +
-    `A notebook cell that starts with "#| terminal: ${terminal}" runs here too; deleting the subshell (closing its console) ends this terminal and what runs in it.\n`;
-}
-
-/**
- * user_expressions are Python-centric (spec: "Execute"): nslab evaluates nothing it was not asked
- * to run as a cell, so each expression is answered explicitly with an error.
- */
-function answerUserExpressions(exprs: unknown): JsonObject {
-  const out: JsonObject = {};
-  if (exprs && typeof exprs === 'object') {
-    for (const name of Object.keys(exprs)) {
-      out[name] = { status: 'error', ename: 'NotSupported', evalue: 'nslab does not evaluate user_expressions', traceback: [] };
-    }
-  }
-  return out;
-}
-
-function clampCursor(pos: unknown, code: string): number {
-  const n = typeof pos === 'number' && Number.isFinite(pos) ? Math.trunc(pos) : code.length;
-  return Math.max(0, Math.min(code.length, n));
-}
-
-function clip(text: string, max = 2000): string {
-  return text.length > max ? text.slice(0, max) + `\n… (${text.length - max} more characters)` : text;
-}
-
-/**
- * Does `text` match the history-search `glob` (`*` any run, `?` one character)? A linear
- * two-pointer match: a regex made from the glob backtracks exponentially on `*a*a*a*…b`.
- */
-export function globMatch(glob: string, text: string): boolean {
-  let g = 0;
-  let t = 0;
-  let star = -1;
-  let resume = 0;
-  while (t < text.length) {
-    if (g < glob.length && (glob[g] === '?' || glob[g] === text[t])) {
-      g++;
-      t++;
-    } else if (g < glob.length && glob[g] === '*') {
-      star = g++;
-      resume = t;
-    } else if (star >= 0) {
-      g = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (g < glob.length && glob[g] === '*') g++;
-  return g === glob.length;
 }

@@ -98,12 +98,14 @@ export interface CommInfoReply { status: 'ok'; comms: { [commId: string]: { targ
 export interface ShutdownRequest { restart: boolean }
 export interface ShutdownReply { status: 'ok'; restart: boolean }
 export type InterruptReply = { status: 'ok' } | ErrorReply;
-// Kernel subshells (JEP 91), on the control channel. `terminal` is nslab's own addition: the lab
-// terminal the subshell is (clients ignore fields they do not know).
-export type CreateSubshellReply = { status: 'ok'; subshell_id: string; terminal: number } | ErrorReply;
+// Kernel subshells (JEP 91), on the control channel.
+export type CreateSubshellReply = { status: 'ok'; subshell_id: string } | ErrorReply;
 export interface DeleteSubshellRequest { subshell_id: string }
 export type DeleteSubshellReply = { status: 'ok' } | ErrorReply;
-/** The main shell is not listed (JEP 91); `terminals` maps each listed id to its terminal. */
+/**
+ * The main shell is not listed (JEP 91). `terminals` is nslab's own addition (clients ignore
+ * fields they do not know): the lab terminal of each subshell that has one (from its first cell).
+ */
 export type ListSubshellReply = { status: 'ok'; subshell_id: string[]; terminals: { [subshellId: string]: number } } | ErrorReply;
 export interface Stream { name: 'stdout' | 'stderr'; text: string }
 export interface DisplayData { data: JsonObject; metadata: JsonObject; transient?: JsonObject }

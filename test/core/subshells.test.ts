@@ -14,6 +14,13 @@ import { ScriptedShell, childrenOf, describeSent, execute, isIdleFor, replyTo, r
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Content = Record<string, any>;
 
+/** Resolves once `cond` holds (checked every few ms, for at most 2 s). */
+async function until(cond: () => boolean): Promise<void> {
+  for (const end = Date.now() + 2000; !cond(); await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() > end) throw new Error('condition not met within 2 s');
+  }
+}
+
 describe('kernel core: subshells (JEP 91, protocol 5.5)', () => {
   let transport: MemoryTransport;
   let shell: ScriptedShell;
@@ -46,19 +53,23 @@ describe('kernel core: subshells (JEP 91, protocol 5.5)', () => {
     assert.ok(transport.sent.filter((s) => s.msg.header.msg_type !== 'status' || (s.msg.content as Content).execution_state !== 'starting').every((s) => s.msg.header.version === '5.5'));
   });
 
-  it('creates subshells as the next free terminals, lists them (main shell not listed), parented on control', async () => {
+  it('creates subshells that become the next free terminals with their first cell; lists them (main shell not listed)', async () => {
     const req = request('create_subshell_request', {});
     const first = await ask('control', req);
     assert.equal(first.status, 'ok');
     assert.match(first.subshell_id, /^[0-9a-f-]{36}$/);
-    assert.equal(first.terminal, 2);
     assert.deepEqual(childrenOf(transport, req).map(describeSent), ['iopub:status:busy', 'control:create_subshell_reply', 'iopub:status:idle']);
-    assert.deepEqual(shell.opened, [{ terminal: 2, console: true }], 'its terminal starts at once, marked as a console');
+    const second = await create();
+    // JupyterLab makes a subshell per comm target too: no terminal, no shell until a cell runs.
+    assert.deepEqual(shell.opened, []);
+    assert.deepEqual(await list(), { status: 'ok', subshell_id: [first.subshell_id, second.subshell_id], terminals: {} });
+    await ask('shell', execute('echo first', {}, second.subshell_id));
     // A notebook cell uses terminal 3: the next subshell skips it.
     await ask('shell', execute('#| terminal: 3\necho notebook'));
-    const second = await create();
-    assert.equal(second.terminal, 4);
-    assert.deepEqual(await list(), { status: 'ok', subshell_id: [first.subshell_id, second.subshell_id], terminals: { [first.subshell_id]: 2, [second.subshell_id]: 4 } });
+    await ask('shell', execute('echo second', {}, first.subshell_id));
+    assert.deepEqual(shell.opened, [{ terminal: 2, console: true }, { terminal: 4, console: true }], 'a subshell terminal starts marked as a console');
+    assert.deepEqual(shell.runs.map((r) => [r.terminal, r.code]), [[2, 'echo first'], [3, 'echo notebook'], [4, 'echo second']]);
+    assert.deepEqual((await list()).terminals, { [second.subshell_id]: 2, [first.subshell_id]: 4 });
   });
 
   it('runs a subshell beside the main shell: own busy/idle, execution count, history, first line saying its terminal', async () => {
@@ -130,7 +141,7 @@ describe('kernel core: subshells (JEP 91, protocol 5.5)', () => {
     const queued = execute('echo never', {}, sub);
     transport.deliver('shell', running);
     transport.deliver('shell', queued);
-    await transport.waitFor((s) => s.msg.header.msg_type === 'execute_input');
+    await until(() => shell.isBlocked(2));
     assert.deepEqual(await remove(sub), { status: 'ok' });
     assert.deepEqual(shell.ended, [2]);
     await transport.waitFor(isIdleFor(running));
@@ -143,7 +154,9 @@ describe('kernel core: subshells (JEP 91, protocol 5.5)', () => {
     assert.equal(late.ename, 'UnknownSubshell');
     const again = await remove(sub);
     assert.equal(again.ename, 'UnknownSubshell');
-    assert.equal((await create()).terminal, 2, 'the number is free again');
+    const next = (await create()).subshell_id;
+    await ask('shell', execute('echo next', {}, next));
+    assert.deepEqual(shell.runs.at(-1), { terminal: 2, code: 'echo next', options: { wait: true } }, 'the number is free again');
   });
 
   it('refuses to delete the main shell, or a request without an id', async () => {
@@ -163,19 +176,35 @@ describe('kernel core: subshells (JEP 91, protocol 5.5)', () => {
     await transport.waitFor(isIdleFor(requests[requests.length - 1]), 5000);
     const replies = requests.map((r) => replyTo(transport, r)!.msg.content as Content);
     const ok = replies.filter((r) => r.status === 'ok');
-    assert.deepEqual(ok.map((r) => r.terminal), Array.from({ length: MAX_TERMINALS - 1 }, (_, i) => i + 2));
+    assert.equal(ok.length, MAX_TERMINALS - 1);
     assert.equal(new Set(ok.map((r) => r.subshell_id)).size, ok.length);
     const refused = replies.filter((r) => r.status === 'error');
     assert.equal(refused.length, 300 - ok.length);
     assert.ok(refused.every((r) => r.ename === 'TerminalLimit'));
-    assert.match(refused[0].evalue, new RegExp(`all ${MAX_TERMINALS} terminals of the lab are in use \\(1: the main shell; 2, 3, 4, 5, 6, 7, 8, 9: subshells\\); close a subshell console`));
+    assert.match(refused[0].evalue, new RegExp(`there are ${MAX_TERMINALS - 1} subshells already, one for each of the lab's terminals 2–${MAX_TERMINALS}; close a subshell console`));
+    for (const r of ok) await ask('shell', execute('echo hi', {}, r.subshell_id));
+    assert.deepEqual(shell.runs.map((r) => r.terminal), Array.from({ length: MAX_TERMINALS - 1 }, (_, i) => i + 2));
     assert.equal((await ask('shell', execute('echo alive'))).status, 'ok');
     assert.equal((await remove(ok[3].subshell_id)).status, 'ok');
-    assert.equal((await create()).terminal, 5);
+    const again = await create();
+    assert.equal(again.status, 'ok');
+    await ask('shell', execute('echo again', {}, again.subshell_id));
+    assert.equal(shell.runs.at(-1)!.terminal, 5);
+  });
+
+  it('a subshell whose first cell finds every terminal taken by notebook cells gets a clear error, nothing run', async () => {
+    for (let n = 2; n <= MAX_TERMINALS; n++) await ask('shell', execute(`#| terminal: ${n}\necho ${n}`));
+    const { subshell_id: sub } = await create();
+    const cell = execute('echo never', {}, sub);
+    const reply = await ask('shell', cell);
+    assert.equal(reply.ename, 'TerminalLimit');
+    assert.match(reply.evalue, /all 9 terminals of the lab are in use \(1: the main shell; 2, 3, 4, 5, 6, 7, 8, 9: notebook cells with #\| terminal\), so this subshell has none; nothing was run/);
+    assert.ok(!shell.runs.some((r) => r.code === 'echo never'));
   });
 
   it('one terminal, two doors: a notebook cell with #| terminal: N reaches the subshell terminal, one cell at a time', async () => {
-    const { subshell_id: sub, terminal } = await create();
+    const { subshell_id: sub } = await create();
+    const terminal = 2;
     const consoleCell = execute('block', {}, sub);
     transport.deliver('shell', consoleCell);
     await transport.waitFor((s) => s.msg.header.msg_type === 'execute_input');
@@ -196,7 +225,7 @@ describe('kernel core: subshells (JEP 91, protocol 5.5)', () => {
     const b = execute('block', {}, sub);
     transport.deliver('shell', a);
     transport.deliver('shell', b);
-    await transport.waitFor(() => shell.isBlocked(1) && shell.isBlocked(2));
+    await until(() => shell.isBlocked(1) && shell.isBlocked(2));
     await ask('control', request('interrupt_request', {}));
     await transport.waitFor(isIdleFor(a));
     await transport.waitFor(isIdleFor(b));
@@ -226,7 +255,7 @@ describe('kernel core: subshells (JEP 91, protocol 5.5)', () => {
     const queued = execute('echo queued', {}, sub);
     transport.deliver('shell', running);
     transport.deliver('shell', queued);
-    await transport.waitFor(() => shell.isBlocked(2));
+    await until(() => shell.isBlocked(2));
     const restart = request('shutdown_request', { restart: true });
     const during = request('create_subshell_request', {});
     const cellDuring = execute('echo during', {}, sub);
