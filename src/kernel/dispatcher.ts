@@ -264,6 +264,7 @@ export class Dispatcher {
 }
 
 export function unknownSubshell(id: unknown): ErrorFields {
-  const evalue = `unknown subshell_id ${JSON.stringify(id)}: no subshell has this id (it was deleted, or the kernel restarted since it was made); nothing was run`;
+  const evalue = `unknown subshell_id ${JSON.stringify(id)}: no subshell has this id (it was deleted, or the kernel restarted since it was made); nothing was run. ` +
+    'Close its console and open a new subshell console for a new terminal';
   return { ename: 'UnknownSubshell', evalue, traceback: [`\x1b[31mUnknownSubshell\x1b[0m: ${evalue}`] };
 }

@@ -129,6 +129,33 @@ describe('e2e: a subshell console in JupyterLab is a second terminal of the lab 
   const sleepsInLab = () => server!.seen().filter((p) => /^sleep 100\d\b/.test(p.cmd) && processTree(server!.pid).some((q) => q.pid === p.pid && q.start === p.start));
   const consolePanel = () => page.locator('.jp-CodeConsole');
 
+  /** "New Subshell Console for Notebook" from the notebook's context menu; resolves when its subshell exists. */
+  async function openSubshellConsole(): Promise<void> {
+      // JupyterLab shows the console before its create_subshell_reply came back; a cell typed in that
+      // moment goes to the main shell. The console has a websocket of its own: wait for the reply on it.
+      let subshellReady = false;
+      page.on('websocket', (ws) =>
+        ws.on('framereceived', (f) => {
+          if ((typeof f.payload === 'string' ? f.payload : f.payload.toString('latin1')).includes('"create_subshell_reply"')) subshellReady = true;
+        }),
+      );
+      // The notebook's context menu (right click), as a learner finds it.
+      const item = page.locator('.lm-Menu-item', { hasText: 'New Subshell Console for Notebook' });
+      await until('the context menu', async () => {
+        if (await item.isVisible()) return true;
+        await page.keyboard.press('Escape');
+        await page.locator('.jp-Notebook .jp-Cell').first().click({ button: 'right' });
+        await sleep(500);
+        return item.isVisible();
+      });
+      await shot('0-context-menu');
+      await item.click();
+      await consolePanel().waitFor();
+      await until("the console's subshell", async () => subshellReady);
+      await sleep(300);
+      await until('the console to be ready', async () => (await consolePanel().locator('.jp-CodeConsole-promptCell .cm-content').count()) > 0);
+  }
+
   /** Type `code` into a new cell above the notebook's first one and run it; the cell. */
   async function runInNotebook(code: string): Promise<Locator> {
     await page.locator('.jp-Notebook .jp-Cell').first().click();
@@ -159,29 +186,7 @@ describe('e2e: a subshell console in JupyterLab is a second terminal of the lab 
     // JupyterLab asks whether to fetch its news (from the internet, blocked here): no.
     const noNews = page.locator('.Toastify__toast button', { hasText: /^No$/ });
     if (await noNews.count()) await noNews.first().click();
-    // JupyterLab shows the console before its create_subshell_reply came back; a cell typed in that
-    // moment goes to the main shell. The console has a websocket of its own: wait for the reply on it.
-    let subshellReady = false;
-    page.on('websocket', (ws) =>
-      ws.on('framereceived', (f) => {
-        if ((typeof f.payload === 'string' ? f.payload : f.payload.toString('latin1')).includes('"create_subshell_reply"')) subshellReady = true;
-      }),
-    );
-    // The notebook's context menu (right click), as a learner finds it.
-    const item = page.locator('.lm-Menu-item', { hasText: 'New Subshell Console for Notebook' });
-    await until('the context menu', async () => {
-      if (await item.isVisible()) return true;
-      await page.keyboard.press('Escape');
-      await page.locator('.jp-Notebook .jp-Cell').first().click({ button: 'right' });
-      await sleep(500);
-      return item.isVisible();
-    });
-    await shot('0-context-menu');
-    await item.click();
-    await consolePanel().waitFor();
-    await until("the console's subshell", async () => subshellReady);
-    await sleep(300);
-    await until('the console to be ready', async () => (await consolePanel().locator('.jp-CodeConsole-promptCell .cm-content').count()) > 0);
+    await openSubshellConsole();
     const hello = await runInConsole('echo "console in terminal $NSLAB_TERMINAL, PID $$"');
     const text = await waitText('the console output', hello, /console in terminal/);
     assert.match(text, /this subshell is terminal 2 of the lab/);
@@ -237,5 +242,23 @@ describe('e2e: a subshell console in JupyterLab is a second terminal of the lab 
     const text = await waitText('the notebook check', check, /端末/);
     assert.equal(text.trim(), 'no sleep left\n端末 1', 'only terminal 1 is left');
     await shot('5-console-closed');
+  });
+
+  it('a restart ends the console\'s subshell with the lab: its next cell says so, the notebook goes on', async function () {
+    await openSubshellConsole();
+    const first = await runInConsole('echo "terminal $NSLAB_TERMINAL"');
+    assert.match(await waitText('the new console', first, /terminal 2$/m), /this subshell is terminal 2/);
+    await page.locator('.jp-Notebook .jp-Cell').first().click();
+    await page.locator('.lm-MenuBar-item', { hasText: 'Kernel' }).click();
+    await page.locator('.lm-Menu-item', { hasText: /^Restart Kernel…/ }).first().click();
+    await page.locator('.jp-Dialog button', { hasText: 'Restart' }).click();
+    await kernelIdle();
+    await sleep(1000);
+    const after = await runInConsole('echo after the restart');
+    const text = await waitText('the console after the restart', after, /UnknownSubshell/);
+    assert.match(text, /no subshell has this id \(it was deleted, or the kernel restarted since it was made\); nothing was run/);
+    await shot('6-console-after-restart');
+    const notebook = await runInNotebook('echo "notebook in terminal $NSLAB_TERMINAL, PID $$"');
+    assert.match(await waitText('the notebook after the restart', notebook, /notebook in terminal/), /notebook in terminal 1, PID 2/);
   });
 });
