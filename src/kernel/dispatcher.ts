@@ -130,11 +130,6 @@ export class Dispatcher {
     if (queue.idle) queue.wakeIdleWaiters();
   }
 
-  /** Requests waiting in a queue (not counting the one running). */
-  queuedShellRequests(subshell: SubshellKey = MAIN_SHELL): readonly UntypedMessage[] {
-    return this.queues.get(subshell)?.waiting ?? [];
-  }
-
   /** Resolves when every shell queue is empty and nothing runs in any. */
   async drained(): Promise<void> {
     for (let busy = [...this.queues.values()].filter((q) => !q.idle); busy.length; busy = [...this.queues.values()].filter((q) => !q.idle)) {
