@@ -47,6 +47,18 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SEQ_N = 1000000
+
+# The same measurements in each kernel's language: a cell that does nothing, one that prints
+# `hi`, one that prints 1..SEQ_N one per line, one that sleeps until interrupted, and one that
+# prints `alive`. Keyed by the kernelspec's `language` (nslab and bash_kernel: bash; ipykernel:
+# python), so that bash kernels and a Python kernel can be set beside each other in one run.
+CELLS = {
+    "bash": {"nop": "true", "hi": "echo hi", "seq": f"seq 1 {SEQ_N}", "sleep": "sleep 100",
+             "alive": "echo alive"},
+    "python": {"nop": "pass", "hi": "print('hi')",
+               "seq": f"import sys; sys.stdout.write(''.join(f'{{i}}\\n' for i in range(1, {SEQ_N} + 1)))",
+               "sleep": "import time; time.sleep(100)", "alive": "print('alive')"},
+}
 PAGE = os.sysconf("SC_PAGE_SIZE")
 # Kernelspecs whose shell runs inside a lab (a namespace sandbox): only these run the PID-1 row.
 LAB_KERNELS = {"nslab"}
@@ -208,6 +220,10 @@ class Kernel:
         self.name = name
         self.km = KernelManager(kernel_name=name)
         self.km.shutdown_wait_time = 3.0
+        language = self.km.kernel_spec.language
+        if language not in CELLS:
+            raise ValueError(f"kernelspec {name!r}: no benchmark cells for language {language!r} (known: {', '.join(CELLS)})")
+        self.cells = CELLS[language]
         self.log_path = os.path.join(log_dir, f"{name}-{uuid.uuid4().hex[:6]}.log")
         self.pid = None
         self.pgid = None
@@ -284,7 +300,7 @@ class Kernel:
         """Right after kernel_info_reply: a `true` cell, timed from process start to its
         execute_reply (on shell, so it does not depend on the iopub subscription being up):
         includes whatever the kernel defers to its first cell (e.g. creating the lab)."""
-        msg_id = self.start_cell("true")
+        msg_id = self.start_cell(self.cells["nop"])
         end = time.perf_counter() + timeout
         while time.perf_counter() < end:
             if self.shell.poll(100):
@@ -602,12 +618,12 @@ class Bench:
         self.phase("round trips")
         # 2. round trips --------------------------------------------------------------------------
         for i in range(a.warmup):
-            res = self.k.execute("true", timeout=10)
+            res = self.k.execute(self.k.cells["nop"], timeout=10)
             if res["timeout"]:
                 self.restart("warm-up cell timed out")
             else:
                 self.k.reply(res["msg_id"])
-        for code, expect in (("true", ""), ("echo hi", "hi\n")):
+        for label, code, expect in (("true", self.k.cells["nop"], ""), ("echo hi", self.k.cells["hi"], "hi\n")):
             times, wrong, errors, timeouts = [], 0, 0, 0
             for i in range(a.rounds):
                 res = self.k.execute(code, timeout=a.cell_timeout)
@@ -623,10 +639,10 @@ class Bench:
                 rep = self.k.reply(res["msg_id"])
                 if not rep or rep.get("status") != "ok":
                     errors += 1
-            self.r[f"rtt_{code.replace(' ', '_')}_ms"] = {
+            self.r[f"rtt_{label.replace(' ', '_')}_ms"] = {
                 "median": median(times), "p95": p95(times), "min": min(times) if times else None,
                 "n": len(times), "wrong_output": wrong, "error_replies": errors, "timeouts": timeouts}
-            self.log(f"{code!r}: median {median(times) or 0:.2f} ms, p95 {p95(times) or 0:.2f} ms, "
+            self.log(f"{label!r} ({code!r}): median {median(times) or 0:.2f} ms, p95 {p95(times) or 0:.2f} ms, "
                      f"{wrong} wrong, {timeouts} timeouts")
 
         if a.subshells and "kernel subshells" in (self.k.kernel_info or {}).get("supported_features", []):
@@ -647,7 +663,7 @@ class Bench:
                 # moments of the same load on a shared machine
                 raw = run_raw(a, only="seq", seq_runs=1)
                 raw_mb = (raw.get("seq") or {}).get("mb_per_s_median")
-            res = self.k.execute(f"seq 1 {SEQ_N}", timeout=a.seq_timeout)
+            res = self.k.execute(self.k.cells["seq"], timeout=a.seq_timeout)
             seq = {"n_stream": res["n_stream"], "bytes_received": res["bytes"], "bytes_expected": nbytes}
             if res["timeout"]:
                 seq.update(ok=False, timeout=True, mb_per_s=None,
@@ -690,7 +706,7 @@ class Bench:
 
         self.phase("interrupts")
         # 4. interrupts ---------------------------------------------------------------------------
-        rows = [("interrupt_sleep", "sleep 100")]
+        rows = [("interrupt_sleep", self.k.cells["sleep"])]
         if self.name not in LAB_KERNELS:
             self.r["interrupt_pid1"] = {"skipped": "skipped: would run on the host"}
         else:
@@ -773,7 +789,7 @@ class Bench:
         rep = k.reply(msg_id)
         out = {"ms": (t1 - t0) * 1000, "reply_status": rep.get("status") if rep else None}
         # the kernel must still work afterwards
-        res = k.execute("echo alive", timeout=10)
+        res = k.execute(k.cells["alive"], timeout=10)
         if res["timeout"] or "alive" not in res["text"]:
             out["verdict"] = "kernel unusable after the interrupt"
             self.restart("kernel unusable after interrupt")
