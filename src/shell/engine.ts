@@ -152,6 +152,8 @@ export class ShellEngine {
       await withTimeout(session.exited, 3000);
     }
     for (const pid of escaped.reverse()) {
+      // Read again: the PID must still be that process (not reused after it ended).
+      if (terminalOfProcess(pid) !== n) continue;
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
     }
     log.info(`terminal ${n} ended${escaped.length ? ` with ${escaped.length} process(es) that had left it` : ''}`);
