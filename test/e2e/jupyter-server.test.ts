@@ -182,7 +182,7 @@ describe('e2e: through jupyter-server with @jupyterlab/services (the JupyterLab 
     assert.equal(kernel.name, 'nslab');
     const info = await kernel.info;
     assert.equal(info.language_info.name, 'bash');
-    assert.equal(info.protocol_version, '5.3');
+    assert.equal(info.protocol_version, '5.5');
     const r = await run(kernel, 'echo $$; hostname');
     assert.equal(r.reply.status, 'ok');
     assert.equal(r.stdout, '2\nlab\n');

@@ -39,6 +39,8 @@ export interface ProcEntry {
   state: string;
   /** nslab terminal number from its environment (NSLAB_TERMINAL), when readable. */
   terminal: number | null;
+  /** Its terminal is a console of its own (a kernel subshell: NSLAB_CONSOLE=1). */
+  console?: boolean;
 }
 
 export interface Snapshot {
@@ -138,9 +140,12 @@ function readProcess(dir: string, pid: number): ProcEntry | null {
   const cmdlineRaw = safeRead(join(dir, 'cmdline')) ?? '';
   const cmdline = cmdlineRaw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1).join(' ').trim();
   let terminal: number | null = null;
+  let console = false;
   if (SHELLS.has(name)) {
-    const m = /(?:^|\0)NSLAB_TERMINAL=([0-9]+)(?:\0|$)/.exec(safeRead(join(dir, 'environ')) ?? '');
+    const environ = safeRead(join(dir, 'environ')) ?? '';
+    const m = /(?:^|\0)NSLAB_TERMINAL=([0-9]+)(?:\0|$)/.exec(environ);
     if (m) terminal = Number(m[1]);
+    console = /(?:^|\0)NSLAB_CONSOLE=1(?:\0|$)/.test(environ);
   }
   return {
     pid,
@@ -152,6 +157,7 @@ function readProcess(dir: string, pid: number): ProcEntry | null {
     name,
     state: field('State').charAt(0),
     terminal,
+    console,
   };
 }
 
