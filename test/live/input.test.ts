@@ -55,6 +55,28 @@ describe('terminal input (live, in a lab)', function () {
     assertNoSecret(libc, 'glibc getpass');
   });
 
+  it('masks a PAM conversation (stdin, only ECHO cleared, SIGTSTP blocked): su, and one with a prompt that names no password', async () => {
+    // Linux-PAM's misc_conv as su and passwd use it: echo off on stdin, ^Z blocked while it reads.
+    const pamLike = `python3 -c '
+import signal, sys, termios
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTSTP])
+old = termios.tcgetattr(0); new = old[:]; new[3] &= ~termios.ECHO
+termios.tcsetattr(0, termios.TCSAFLUSH, new)
+sys.stdout.write("Token: "); sys.stdout.flush()
+line = sys.stdin.readline()
+termios.tcsetattr(0, termios.TCSAFLUSH, old)
+print(); print(len(line.strip()))'`;
+    const r = await runCell(engine, pamLike, { answers: [SECRET] });
+    assert.deepEqual(r.inputRequests, [{ prompt: 'Token: ', password: true }]);
+    assert.match(r.output, new RegExp(`${SECRET.length}\\n$`));
+    assertNoSecret(r, 'PAM-like');
+    // The real one, as nobody (a wrong password changes nothing): su asks through PAM.
+    const su = await runCell(engine, 'setpriv --reuid=65534 --regid=65534 --clear-groups su -c true root', { answers: [SECRET] });
+    assert.deepEqual(su.inputRequests, [{ prompt: 'Password: ', password: true }]);
+    assert.match(su.output, /su: Authentication failure\n$/);
+    assertNoSecret(su, 'su');
+  });
+
   it('gives a getpass program end-of-file without stdin, as `read`, instead of a cell that hangs', async () => {
     const r = await runCell(engine, `python3 -c 'import getpass; s=getpass.getpass("Key: "); print(len(s))'; echo "status $?"`);
     assert.equal(r.outcome, 'completed');
@@ -84,7 +106,7 @@ describe('terminal input (live, in a lab)', function () {
       }
     };
     await runs('idle');
-    const burners = startBurners(2);
+    const burners = startBurners(3);
     try {
       await runs('loaded');
     } finally {
