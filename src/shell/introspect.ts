@@ -1546,11 +1546,21 @@ export function manLanguage(lang: string): string {
   return m[0];
 }
 
+/**
+ * The width man formats pages to. Jupyter does not tell a kernel how wide the help panel is, so
+ * pages are formatted unwrapped — one line per paragraph, whatever its length (groff fills a
+ * paragraph up to the width; examples and tables keep their lines) — and the panel wraps them
+ * to its own width. At 80 columns the text came hard-wrapped and wrapped raggedly again in a
+ * narrower panel. 4000: longer than any paragraph of the pages the tutorial uses (bash's longest
+ * is under 3000 characters); trailing padding is trimmed.
+ */
+export const MAN_WIDTH = 4000;
+
 async function loadDocs(command: string, lang: string): Promise<Docs | null> {
   if (MAN) {
     const args = ['--nj', '--nh', '-S', '1:8:6', ...(lang ? ['-L', lang] : []), '-P', 'cat', '--', command];
     const r = await runProcess(MAN, args, {
-      env: { PATH: SYSTEM_PATH, LANG: 'C.UTF-8', MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat', GROFF_NO_SGR: '1' },
+      env: { PATH: SYSTEM_PATH, LANG: 'C.UTF-8', MANWIDTH: String(MAN_WIDTH), MANPAGER: 'cat', PAGER: 'cat', GROFF_NO_SGR: '1' },
       timeoutMs: 5000,
     });
     const text = plainText(r.stdout);
@@ -1575,7 +1585,10 @@ export function plainText(s: string): string {
     .replace(/.\x08/g, '')
     .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
     .replace(/[\u2010\u2011\u2212]/g, '-')
-    .replace(/\r/g, '');
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => trimEnd(l, ' \t'))
+    .join('\n');
 }
 
 const indentOf = (l: string) => /^ */.exec(l)![0].length;
@@ -1675,12 +1688,15 @@ export function manSummary(text: string): string {
   if (name) out.push(...body(name, 4).map((l) => l.trim()), '');
   if (synopsis && synopsis !== name) out.push(synopsis.title, ...body(synopsis, 10), '');
   if (description && description !== name && description !== synopsis) {
-    // The first paragraphs, up to about 12 lines.
+    // The first paragraphs: whole ones (a paragraph is one line when the page is unwrapped),
+    // about 600 characters or 12 lines, whichever comes first.
     const ls = dedent(trimBlank(description.lines));
     const keep: string[] = [];
+    let chars = 0;
     for (const l of ls) {
-      if (!l.trim() && keep.length >= 4) break;
+      if (!l.trim() && (keep.length >= 4 || chars >= 600)) break;
       keep.push(l);
+      chars += l.length;
       if (keep.length >= 12) break;
     }
     out.push(description.title, ...trimBlank(keep).map((l) => (l ? '  ' + l : '')));
