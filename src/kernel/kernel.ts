@@ -23,7 +23,7 @@ import {
 } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { CellIO, CellResult, RunOptions } from '../shell/session.js';
-import { checkComplete, complete, inspect } from '../shell/introspect.js';
+import type { TerminalView } from '../shell/terminal-view.js';
 import { logger } from '../log.js';
 
 const log = logger('kernel');
@@ -35,12 +35,28 @@ export interface ShellBackend {
   interrupt(terminal?: number): void;
   shutdown(): Promise<void>;
   bashVersion(): string;
-  /** Current directory of the shell in terminal `n` (for completing file names). */
-  cwdOf?(terminal: number): string | undefined;
+  /** Where the shell in terminal `n` stands (for completion and inspection). */
+  terminalView?(terminal: number): TerminalView | undefined;
 }
+
+/** Answers about a cell without running it (src/introspect implements it; src/cli hands it over). */
+export interface Introspection {
+  isComplete(code: string): Promise<{ status: 'complete' | 'invalid' | 'unknown' } | { status: 'incomplete'; indent: string }>;
+  /** `cursorPos` as the request gave it (code points); the answer's range in code points too. */
+  complete(code: string, cursorPos: unknown, view?: TerminalView): Promise<{ matches: string[]; start: number; end: number }>;
+  inspect(code: string, cursorPos: unknown, view?: TerminalView): Promise<string | null>;
+}
+
+/** Without an introspection: nothing is known, nothing is found. */
+const NO_INTROSPECTION: Introspection = {
+  isComplete: async () => ({ status: 'unknown' }),
+  complete: async () => ({ matches: [], start: 0, end: 0 }),
+  inspect: async () => null,
+};
 
 export interface KernelOptions {
   implementationVersion: string;
+  introspection?: Introspection;
   /** Called after a shutdown_request was answered (the process should exit). */
   onShutdown?(restart: boolean): void;
 }
@@ -58,6 +74,9 @@ export class Kernel {
   private readonly toAbort = new Set<string>();
   private bashVersionCache: string | null = null;
   private readonly shellHandlers: HandlerTable;
+  private get introspection(): Introspection {
+    return this.options.introspection ?? NO_INTROSPECTION;
+  }
 
   constructor(
     transport: Transport,
@@ -271,22 +290,21 @@ export class Kernel {
   private async handleIsComplete(ctx: RequestContext): Promise<void> {
     const { code } = ctx.request.content as unknown as IsCompleteRequest;
     const body = typeof code === 'string' ? parseCell(code).code : '';
-    await ctx.reply(ctx.child.reply<'is_complete_request'>(await checkComplete(body)));
+    await ctx.reply(ctx.child.reply<'is_complete_request'>(await this.introspection.isComplete(body)));
   }
 
   private async handleComplete(ctx: RequestContext): Promise<void> {
     const req = ctx.request.content as unknown as CompleteRequest;
     const code = typeof req.code === 'string' ? req.code : '';
-    const cursor = clampCursor(req.cursor_pos, code);
     const terminal = parseCell(code).options.terminal;
-    const r = await complete(code, cursor, this.shells.cwdOf?.(terminal));
+    const r = await this.introspection.complete(code, req.cursor_pos, this.shells.terminalView?.(terminal));
     await ctx.reply(ctx.child.reply<'complete_request'>({ status: 'ok', matches: r.matches, cursor_start: r.start, cursor_end: r.end, metadata: {} }));
   }
 
   private async handleInspect(ctx: RequestContext): Promise<void> {
     const req = ctx.request.content as unknown as InspectRequest;
     const code = typeof req.code === 'string' ? req.code : '';
-    const text = await inspect(code, clampCursor(req.cursor_pos, code), this.shells.cwdOf?.(parseCell(code).options.terminal));
+    const text = await this.introspection.inspect(code, req.cursor_pos, this.shells.terminalView?.(parseCell(code).options.terminal));
     await ctx.reply(
       ctx.child.reply<'inspect_request'>({ status: 'ok', found: text !== null, data: text === null ? {} : { 'text/plain': text }, metadata: {} }),
     );
@@ -342,11 +360,6 @@ function answerUserExpressions(exprs: unknown): JsonObject {
     }
   }
   return out;
-}
-
-function clampCursor(pos: unknown, code: string): number {
-  const n = typeof pos === 'number' && Number.isFinite(pos) ? Math.trunc(pos) : code.length;
-  return Math.max(0, Math.min(code.length, n));
 }
 
 function clip(text: string, max = 2000): string {
