@@ -58,7 +58,7 @@ export function commandDocs(command: string, view: TerminalView): Promise<Docs |
     if (docsCache.size > 300) docsCache.clear();
     docsCache.set(key, p);
     // A failure (timeout) is not remembered.
-    p.then((d) => {
+    void p.then((d) => {
       if (!d) docsCache.delete(key);
     });
   }

@@ -42,7 +42,7 @@ async function inspectAt(code: string, cursor: number, view: TerminalView): Prom
 
   // $NAME / ${NAME} under the cursor.
   for (const m of raw.matchAll(/\$\{?([A-Za-z_]\w*)\}?/g)) {
-    const a = ctx.start + m.index!;
+    const a = ctx.start + m.index;
     if (cursor >= a && cursor <= a + m[0].length && ctx.quote !== 'single') return variableHelp(m[1], view, code, cursor);
   }
 

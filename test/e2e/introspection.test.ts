@@ -19,7 +19,6 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PYTHON = jupyterPython();
 const CLIENT = join(REPO, 'test', 'e2e', 'py', 'introspection_client.py');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Content = Record<string, any>;
 interface Answer {
   id?: number;
