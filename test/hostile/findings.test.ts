@@ -1,7 +1,7 @@
 /**
  * Hostile input (issue 8): what the fuzzer and the fault tests found, one test each, pinned with
- * a deterministic reproduction. Each fails until nslab is fixed; the comment above each says
- * where the bug is and what would fix it.
+ * a deterministic reproduction. Each failed when it was found and passes since nslab was fixed;
+ * the comment above each says where the bug was and what the fix is.
  *
  * Kernels that a finding freezes get SIGKILL at the end of their test (the lab goes with them;
  * `assertLabGone` checks it), so a failing finding never holds up the rest of the suite.
@@ -83,11 +83,12 @@ describe('hostile findings: the event loop frozen by a request (ReDoS) @slow', f
     assert.equal(lost, 0, 'heartbeats lost while the kernel completed');
   });
 
-  // src/kernel/kernel.ts, globToRegExp() + handleHistory(): the search pattern of a
-  // history_request becomes `^.*a.*a…$`, which backtracks exponentially on a history entry that
-  // almost matches: `*a*a*a*a*a*a*a*b` against a 200-character cell freezes the kernel for good
+  // src/kernel/kernel.ts, handleHistory() (with a globToRegExp() that is gone now): the search
+  // pattern of a history_request became `^.*a.*a…$`, which backtracks exponentially on a
+  // history entry that almost matches: `*a*a*a*a*a*a*a*b` against a 200-character cell freezes the kernel for good
   // (5 stars: ~30 s; 7: longer than anyone waits). Fix: match globs without a backtracking
-  // regex (the classic two-pointer wildcard match is O(n·m)), as ipykernel's SQLite GLOB does.
+  // regex (the classic two-pointer wildcard match is O(n·m), now globMatch()), as ipykernel's
+  // SQLite GLOB does.
   it('history_request search with a many-star pattern is answered at once', async () => {
     const client = k.client();
     await client.execute(`: ${'a'.repeat(200)}`);
