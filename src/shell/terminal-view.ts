@@ -2,7 +2,8 @@
  * A terminal's innermost shell as this machine sees it, for answers about the terminal that do not
  * run anything in it (completion and inspection read files, PATH and variables through it).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { safeReadFile } from '../common/files.js';
 
 export interface TerminalView {
   /** The shell's PID as this machine numbers it. */
@@ -18,13 +19,10 @@ export interface TerminalView {
 /** The view of the shell with PID `pid` (read through /proc/<pid>; empty where unreadable). */
 export function terminalViewOf(pid: number): TerminalView {
   const env = new Map<string, string>();
-  try {
-    for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
-    }
-  } catch {
-    /* gone, or not ours to read */
+  // Empty when the shell is gone or not ours to read.
+  for (const kv of (safeReadFile(`/proc/${pid}/environ`) ?? '').split('\0')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
   }
   let root = '';
   try {
