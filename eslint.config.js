@@ -1,5 +1,6 @@
 // ESLint (flat config) with typescript-eslint: the rooms' import arrows, checked by a machine,
 // plus typescript-eslint's type-aware recommended rules. `npm run lint`; `npm test` runs it first.
+import { fileURLToPath } from 'node:url';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -37,7 +38,7 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.venv/**', 'eslint.config.js', 'bench/**', 'scripts/**', 'docker/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: fileURLToPath(new URL('.', import.meta.url)) } },
   },
   {
     rules: {
