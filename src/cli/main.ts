@@ -25,7 +25,11 @@ async function runKernel(connectionFile: string): Promise<void> {
   // Bind first, load the rest after: a client that connects before the ports are bound
   // retries only every 100 ms (ZeroMQ's reconnect interval).
   const transport = await ZmqTransport.bind(info);
-  const [{ Kernel }, { ShellEngine }] = await Promise.all([import('../kernel/kernel.js'), import('../shell/engine.js')]);
+  const [{ Kernel }, { ShellEngine }, { introspection }] = await Promise.all([
+    import('../kernel/kernel.js'),
+    import('../shell/engine.js'),
+    import('../introspect/index.js'),
+  ]);
   const engine = new ShellEngine();
   let stopping = false;
   const stop = async (code: number) => {
@@ -37,6 +41,7 @@ async function runKernel(connectionFile: string): Promise<void> {
   };
   const kernel = new Kernel(transport, engine, {
     implementationVersion: VERSION,
+    introspection,
     onShutdown: () => void stop(0),
   });
   process.on('SIGINT', () => kernel.interrupt());

@@ -6,7 +6,7 @@
 import { Dispatcher, MAIN_SHELL, unknownSubshell, type HandlerTable, type RequestContext, type SubshellKey } from './dispatcher.js';
 import { parseCell } from './cell-options.js';
 import { Subshells, TerminalLimitError, type ShellState } from './subshells.js';
-import { answerUserExpressions, clampCursor, errorFields, globMatch, introduction, shuttingDown, subshellDeleted } from './replies.js';
+import { answerUserExpressions, errorFields, globMatch, introduction, shuttingDown, subshellDeleted } from './replies.js';
 import {
   MessageFactory,
   isRequestType,
@@ -27,7 +27,7 @@ import {
 } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { CellIO, CellResult, RunOptions } from '../shell/session.js';
-import { checkComplete, complete, inspect } from '../shell/introspect.js';
+import type { TerminalView } from '../shell/terminal-view.js';
 import { logger } from '../log.js';
 
 const log = logger('kernel');
@@ -39,8 +39,8 @@ export interface ShellBackend {
   interrupt(terminal?: number): void;
   shutdown(): Promise<void>;
   bashVersion(): string;
-  /** Current directory of the shell in terminal `n` (for completing file names). */
-  cwdOf?(terminal: number): string | undefined;
+  /** Where the shell in terminal `n` stands (for completion and inspection). */
+  terminalView?(terminal: number): TerminalView | undefined;
   /** Terminal numbers whose shell runs or is starting. */
   terminalsInUse(): number[];
   /** Start terminal `n` now; `console`: a frontend of its own types into it (a subshell). */
@@ -49,8 +49,24 @@ export interface ShellBackend {
   endTerminal(n: number): Promise<void>;
 }
 
+/** Answers about a cell without running it (src/introspect implements it; src/cli hands it over). */
+export interface Introspection {
+  isComplete(code: string): Promise<{ status: 'complete' | 'invalid' | 'unknown' } | { status: 'incomplete'; indent: string }>;
+  /** `cursorPos` as the request gave it (code points); the answer's range in code points too. */
+  complete(code: string, cursorPos: unknown, view?: TerminalView): Promise<{ matches: string[]; start: number; end: number }>;
+  inspect(code: string, cursorPos: unknown, view?: TerminalView): Promise<string | null>;
+}
+
+/** Without an introspection: nothing is known, nothing is found. */
+const NO_INTROSPECTION: Introspection = {
+  isComplete: async () => ({ status: 'unknown' }),
+  complete: async () => ({ matches: [], start: 0, end: 0 }),
+  inspect: async () => null,
+};
+
 export interface KernelOptions {
   implementationVersion: string;
+  introspection?: Introspection;
   /** Called after a shutdown_request was answered (the process should exit). */
   onShutdown?(restart: boolean): void;
 }
@@ -72,6 +88,9 @@ export class Kernel {
   /** Set by shutdown_request: nothing new runs. */
   private stopping = false;
   private bashVersionCache: string | null = null;
+  private get introspection(): Introspection {
+    return this.options.introspection ?? NO_INTROSPECTION;
+  }
 
   constructor(
     transport: Transport,
@@ -382,21 +401,20 @@ export class Kernel {
   private async handleIsComplete(ctx: RequestContext): Promise<void> {
     const { code } = ctx.request.content as unknown as IsCompleteRequest;
     const body = typeof code === 'string' ? parseCell(code).code : '';
-    await ctx.reply(ctx.child.reply<'is_complete_request'>(await checkComplete(body)));
+    await ctx.reply(ctx.child.reply<'is_complete_request'>(await this.introspection.isComplete(body)));
   }
 
   private async handleComplete(ctx: RequestContext): Promise<void> {
     const req = ctx.request.content as unknown as CompleteRequest;
     const code = typeof req.code === 'string' ? req.code : '';
-    const cursor = clampCursor(req.cursor_pos, code);
-    const r = await complete(code, cursor, this.shells.cwdOf?.(this.terminalOfCell(ctx, code)));
+    const r = await this.introspection.complete(code, req.cursor_pos, this.shells.terminalView?.(this.terminalOfCell(ctx, code)));
     await ctx.reply(ctx.child.reply<'complete_request'>({ status: 'ok', matches: r.matches, cursor_start: r.start, cursor_end: r.end, metadata: {} }));
   }
 
   private async handleInspect(ctx: RequestContext): Promise<void> {
     const req = ctx.request.content as unknown as InspectRequest;
     const code = typeof req.code === 'string' ? req.code : '';
-    const text = await inspect(code, clampCursor(req.cursor_pos, code), this.shells.cwdOf?.(this.terminalOfCell(ctx, code)));
+    const text = await this.introspection.inspect(code, req.cursor_pos, this.shells.terminalView?.(this.terminalOfCell(ctx, code)));
     await ctx.reply(
       ctx.child.reply<'inspect_request'>({ status: 'ok', found: text !== null, data: text === null ? {} : { 'text/plain': text }, metadata: {} }),
     );

@@ -16,6 +16,7 @@ import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
 import { processTree, readStat } from './procfs.js';
 import { ShellSession, type CellIO, type CellResult, type RunOptions } from './session.js';
+import type { TerminalView } from './terminal-view.js';
 import { logger } from '../log.js';
 
 const log = logger('engine');
@@ -178,8 +179,8 @@ export class ShellEngine {
     return [...this.terminals.values()].flatMap((s) => processTree(s.pid));
   }
 
-  cwdOf(n: number): string | undefined {
-    return this.terminals.get(n)?.shellCwd();
+  terminalView(n: number): TerminalView | undefined {
+    return this.terminals.get(n)?.terminalView();
   }
 
   bashVersion(): string {

@@ -14,6 +14,7 @@ import { armingLine } from './markers.js';
 import { Backlog, DEFAULT_LIMITS, OutputCoalescer, type OutputLimits } from './output.js';
 import { blocksStopSignal, findTerminalReader, foregroundGroup, foregroundRunning, nsPids, processTree, readStat, SHELL_NAMES, terminal, terminalModes, type ProcStat, type Terminal, type TerminalModes, type Waiter } from './procfs.js';
 import type { Command } from '../lab/sandbox.js';
+import { terminalViewOf, type TerminalView } from './terminal-view.js';
 import { logger } from '../log.js';
 
 const log = logger('shell');
@@ -377,12 +378,12 @@ export class ShellSession {
   }
 
   /**
-   * The current directory of the shell that last showed its prompt (the innermost one), as a
-   * path that works from this machine whatever mount namespace the shell is in.
+   * The shell that last showed its prompt (the innermost one) as this machine sees it: its
+   * directory and root work from here whatever mount namespace the shell is in.
    */
-  shellCwd(): string | undefined {
+  terminalView(): TerminalView | undefined {
     const shell = this.lastPromptPid === null ? null : this.findShell(this.lastPromptPid);
-    return shell ? `/proc/${shell.pid}/cwd` : undefined;
+    return shell ? terminalViewOf(shell.pid) : undefined;
   }
 
   /** Resize the terminal (columns decide how wide `ps -ef` may print). */

@@ -15,7 +15,6 @@ import type { Proc } from '../helpers/processes.js';
 const DRIVER = join(REPO, 'test', 'e2e', 'py', 'client_driver.py');
 
 type Channel = 'shell' | 'control' | 'stdin' | 'iopub';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Content = Record<string, any>;
 interface Rec {
   channel: Channel;

@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { jupyterPython, jupyterScript } from '../../src/cli/python.js';
+import { jupyterTestEnv } from './kernelspec.js';
 
 /** The repository root (this file runs as dist/test/helpers/browser.js). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -257,19 +258,7 @@ export function installTempKernelspec(dir: string): TempKernelspec {
   });
   if (r.status !== 0) throw new Error(`nslab install --prefix failed (${r.error?.message ?? `exit status ${r.status}`}):\n${r.stdout}${r.stderr}`);
   const jupyterPath = join(prefix, 'share', 'jupyter');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    JUPYTER_PATH: jupyterPath,
-    JUPYTER_DATA_DIR: join(dir, 'jupyter-data'),
-    JUPYTER_RUNTIME_DIR: join(dir, 'jupyter-runtime'),
-    JUPYTER_CONFIG_DIR: join(dir, 'jupyter-config'),
-    IPYTHONDIR: join(dir, 'ipython'),
-    PYTHONDONTWRITEBYTECODE: '1',
-    PYTHONUNBUFFERED: '1',
-    PYDEVD_DISABLE_FILE_VALIDATION: '1',
-  };
-  for (const k of ['JUPYTER_DATA_DIR', 'JUPYTER_RUNTIME_DIR', 'JUPYTER_CONFIG_DIR', 'IPYTHONDIR']) mkdirSync(env[k]!, { recursive: true });
-  return { jupyterPath, env };
+  return { jupyterPath, env: jupyterTestEnv(jupyterPath, dir) };
 }
 
 export interface CommandResult {
