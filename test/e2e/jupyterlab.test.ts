@@ -14,15 +14,16 @@
  * Screenshots: docs/screenshots/jupyterlab-*.png (committed), the rest in artifacts/jupyterlab/.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { parseCell } from '../../src/kernel/cell-options.js';
 import {
-  CHROMIUM, REPO, SYSTEM_JUPYTER, artifactsDir, formatProcs, installTempKernelspec, launchBrowser, makeTempDir, platformFonts,
+  CHROMIUM, REPO, SYSTEM_JUPYTER, artifactsDir, formatProcs, freePort, installTempKernelspec, launchBrowser, makeTempDir, platformFonts,
   processTree, removeDir, requireSystemPrograms, screenshotStats, waitGone, type BrowserSession, type Proc,
 } from '../helpers/browser.js';
+import { isAlive, killAll, readProc } from '../helpers/processes.js';
 import {
   JUPYTER_LAB, answerInput, inputBox, interrupt, joinedSource, kernelId, menu, acceptDialog, modelCells, openCompleter, openInspector,
   openNotebook, outputText, restartAndRunAll, restartKernel, runCell, saveNotebook, savedCells, scratchNotebook, scrollToCell,
@@ -390,6 +391,80 @@ describe('JupyterLab 4: the learner\'s path in headless Chromium @slow', functio
       assert.deepEqual(await server!.api<unknown[]>('GET', 'api/kernels'), [], 'no kernel left on the server');
     } finally {
       await page.close();
+    }
+  });
+});
+
+describe('npm run lab: scripts/run-lab.sh opens JupyterLab 4 with the nslab launcher card @slow', function () {
+  this.timeout(3 * 60 * 1000);
+
+  it('prints a 127.0.0.1 URL with a token; the launcher shows nslab with its logo; the process tree ends by PID', async () => {
+    requireSystemPrograms([CHROMIUM, JUPYTER_LAB]);
+    const work = makeTempDir('nslab-run-lab-');
+    const port = await freePort();
+    // The user's own Jupyter setup is never touched: HOME and every Jupyter dir are temp folders.
+    const dirs = {
+      HOME: join(work, 'home'), JUPYTER_DATA_DIR: join(work, 'data'), JUPYTER_CONFIG_DIR: join(work, 'config'),
+      JUPYTER_RUNTIME_DIR: join(work, 'runtime'), IPYTHONDIR: join(work, 'ipython'),
+      JUPYTERLAB_SETTINGS_DIR: join(work, 'lab-settings'), JUPYTERLAB_WORKSPACES_DIR: join(work, 'lab-workspaces'),
+    };
+    for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+    // A learner who answered "No" to JupyterLab's question about Jupyter news (it would cover the launcher).
+    mkdirSync(join(dirs.JUPYTERLAB_SETTINGS_DIR, '@jupyterlab', 'apputils-extension'), { recursive: true });
+    writeFileSync(join(dirs.JUPYTERLAB_SETTINGS_DIR, '@jupyterlab', 'apputils-extension', 'notification.jupyterlab-settings'), '{"fetchNews": "false"}\n');
+    const env: NodeJS.ProcessEnv = { ...process.env, ...dirs, NSLAB_PORT: String(port), PYTHONDONTWRITEBYTECODE: '1' };
+    delete env.JUPYTER_PATH;
+    const child = spawn('bash', [join(REPO, 'scripts', 'run-lab.sh')], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+    const seen = new Map<string, Proc>();
+    const track = () => { for (const p of processTree(child.pid!)) seen.set(`${p.pid}:${p.start}`, p); };
+    const tracker = setInterval(track, 200);
+    let session: BrowserSession | undefined;
+    try {
+      const deadline = Date.now() + 90_000;
+      let url: RegExpExecArray | null = null;
+      while (!(url = new RegExp(`http://127\\.0\\.0\\.1:${port}/lab\\?token=([0-9a-f]{20,})`).exec(output))) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, `no URL with a token printed:\n${output}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.doesNotMatch(output, /http:\/\/(0\.0\.0\.0|localhost|\[::\])/, 'served on 127.0.0.1 only');
+      assert.ok(existsSync(join(dirs.JUPYTER_DATA_DIR, 'kernels', 'nslab', 'kernel.json')), 'the kernelspec went to the (temp) user data dir');
+      session = await launchBrowser({ viewport: { width: 1280, height: 900 } });
+      const page = await session.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      await page.goto(url[0], { waitUntil: 'domcontentloaded' });
+      const card = page.locator('.jp-LauncherCard[data-category="Notebook"][title="Namespace Lab (bash)"]');
+      await card.waitFor({ timeout: 60_000 });
+      const logo = await card.locator('img.jp-Launcher-kernelIcon').evaluate(async (img: HTMLImageElement) => {
+        await img.decode().catch(() => undefined);
+        return { src: img.getAttribute('src'), width: img.naturalWidth, complete: img.complete };
+      });
+      assert.match(logo.src ?? '', /\/kernelspecs\/nslab\/logo-64x64\.png$/, 'the card shows nslab\'s logo');
+      assert.ok(logo.complete && logo.width === 64, `the logo loaded: ${JSON.stringify(logo)}`);
+      assert.equal(await page.locator('.jp-LauncherCard[data-category="Console"][title="Namespace Lab (bash)"]').count(), 1, 'a console card too');
+      // The file browser shows the tutorial notebooks (root_dir=notebooks).
+      await page.locator('.jp-DirListing-item[title*="01-pid-namespace.ipynb"]').waitFor();
+      await page.waitForTimeout(1000); // let the launcher's icons settle for the screenshot
+      const png = await page.screenshot({ path: join(REPO, 'docs', 'screenshots', 'jupyterlab-launcher.png') });
+      const s = await screenshotStats(session, png);
+      assert.ok(s.ink > 0.05 && s.colours > 30, `jupyterlab-launcher.png looks blank: ${JSON.stringify(s)}`);
+      assert.deepEqual(errors.filter((e) => /nslab|Namespace Lab/.test(e)), [], 'browser errors from nslab');
+    } finally {
+      if (session) await session.close();
+      track();
+      clearInterval(tracker);
+      // run-lab.sh execs jupyter-lab: the child's PID is the server. End it, then anything of its tree.
+      const self = readProc(child.pid!);
+      if (self && isAlive(self)) process.kill(child.pid!, 'SIGTERM');
+      let left = await waitGone([...seen.values()], 15_000);
+      killAll(left);
+      left = await waitGone(left, 2000);
+      removeDir(work);
+      assert.deepEqual(left, [], `processes of npm run lab left running (now killed):\n${formatProcs(left)}`);
     }
   });
 });
