@@ -237,6 +237,7 @@ export function outputText(cell: ModelCell): { text: string; error: string } {
   return { text, error };
 }
 
+/** A cell's source as one string (nbformat allows a list of lines). */
 export const joinedSource = (s: string | string[]): string => (Array.isArray(s) ? s.join('') : s);
 
 /** The current notebook's cells as JSON from the model in the page (every cell, drawn or not). */
