@@ -22,7 +22,7 @@ const NAMES: Record<string, string> = { darwin: 'macOS', win32: 'Windows', linux
 export const SUPPORTED_ARCHES = ['x64', 'arm64'];
 
 export const DOCKER_ADVICE =
-  'On macOS and Windows, run nslab in its Docker image (Docker Desktop\'s Linux VM has the namespaces): ' +
+  'Run nslab in its Docker image instead (on macOS and Windows, Docker Desktop\'s Linux VM has the namespaces): ' +
   'in a copy of the nslab repository, `docker build -t nslab .` then ' +
   '`docker run --rm -it --init --privileged -p 127.0.0.1:8888:8888 nslab` (README "In Docker").';
 
