@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, readlinkSync, statSync, symlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PYTHON, REPO, leftoverMessage, runPython } from '../helpers/kernelspec.js';
@@ -237,6 +237,25 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
     assert.match(r.stdout, /^ok +Jupyter +jupyter_core [\d.]+, jupyter_client [\d.]+, JupyterLab [\d.]+/m);
     assert.match(r.stdout, new RegExp(`^ok +kernelspec +${join(home, 'jupyter-data', 'kernels', 'nslab')} → this nslab \\(written by nslab ${version.replace(/\./g, '\\.')}\\)$`, 'm'));
     assert.match(r.stdout, /^Ready: /m);
+  });
+
+  it('nslab doctor where namespaces cannot be made says "host only" and what to do', function () {
+    // A user namespace of its own whose namespace limits (user.max_*_namespaces, per user
+    // namespace since Linux 4.9) are 0: every unshare in it fails, as in a container without
+    // the rights to make namespaces. The machine's own limits are not touched (the guard stops
+    // the writes if unshare did not give a new user namespace).
+    const noNamespaces = '[ "$(readlink /proc/self/ns/user)" != "$HOST_USERNS" ] || exit 99; ' +
+      'for t in user mnt pid net uts ipc cgroup time; do echo 0 > /proc/sys/user/max_${t}_namespaces || exit 97; done; exec "$@"';
+    const hostLimit = readFileSync('/proc/sys/user/max_user_namespaces', 'utf8');
+    const r = run('unshare', ['--user', '--map-root-user', '--', 'sh', '-c', noNamespaces, 'sh', nslab, 'doctor', '--python', PYTHON],
+      { ...env, HOST_USERNS: readlinkSync('/proc/self/ns/user') });
+    console.log(r.stdout.replace(/^/gm, '        '));
+    assert.equal(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8'), hostLimit);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^NO +namespaces +host only — root lab: no \(unshare: unshare failed: No space left on device\); rootless lab: no \(unshare: unshare failed: No space left on device\)$/m);
+    assert.match(r.stdout, /^ +→ kernels here get a plain shell without a lab .*In Docker: start the container with --privileged/m);
+    assert.match(r.stdout, /^ok +kernelspec /m);
+    assert.match(r.stdout, /^Not ready: /m);
   });
 
   it('an upgrade to another version of the package keeps the installed kernelspec working', async function () {
