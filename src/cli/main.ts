@@ -3,7 +3,7 @@
  * nslab's command line (USAGE below says it all). Bad usage exits with status 2, as `jupyter`'s
  * and Python's argparse do; a failed command with 1.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,10 +32,11 @@ nslab ${VERSION}: a Jupyter kernel with persistent bash shells in a disposable L
                         tell whether namespaces, Jupyter and the kernelspec are usable here
   kernel CONNECTION_FILE
                         run the kernel (what the kernelspec starts)
-  handouts [--no-update] [--out DIR] [NOTEBOOK…]
-                        execute notebooks and write HTML handouts (in a checkout of nslab)
-  rerun [--runs N] [NOTEBOOK…]
-                        rerun notebooks and compare with their outputs (in a checkout of nslab)
+  handouts [--notebooks DIR] [--out DIR] [--no-update] [NOTEBOOK…]
+                        execute notebooks and write HTML handouts (default: the tutorials,
+                        into ./handouts; in a checkout, into its handouts/, updating notebooks/)
+  rerun [--notebooks DIR] [--runs N] [NOTEBOOK…]
+                        rerun notebooks N times (3) and compare with their saved outputs
   --help, --version`;
 
 class UsageError extends Error {}
@@ -128,6 +129,27 @@ async function resolveTarget(o: InstallOptions): Promise<{ target: InstallTarget
   return { target: { sysPrefix: prefix }, via: ` (sys.prefix of ${choice.python}, via ${choice.source})` };
 }
 
+/** Options of `nslab handouts` and `nslab rerun`. */
+function handoutOptions(command: 'handouts' | 'rerun', args: string[]) {
+  const o = { notebooksDir: undefined as string | undefined, outDir: undefined as string | undefined, update: true, runs: 3, notebooks: [] as string[] };
+  const value = (i: number, flag: string) => {
+    if (args[i] === undefined || args[i].startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return args[i];
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--notebooks') o.notebooksDir = value(++i, a);
+    else if (a === '--out' && command === 'handouts') o.outDir = value(++i, a);
+    else if (a === '--no-update' && command === 'handouts') o.update = false;
+    else if (a === '--runs' && command === 'rerun') {
+      o.runs = Number(value(++i, a));
+      if (!Number.isInteger(o.runs) || o.runs < 1) throw new UsageError('--runs needs a whole number of at least 1');
+    } else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
+    else o.notebooks.push(a);
+  }
+  return o;
+}
+
 /** Run `fn` with the nslab kernelspec installed in a throwaway prefix (the user's is untouched). */
 async function withTemporaryKernelspec(fn: (kernelspecDir: string) => Promise<number>): Promise<number> {
   const { installKernelspec } = await import('./install.js');
@@ -208,21 +230,20 @@ async function main(argv: string[]): Promise<number> {
       console.log(report.text);
       return report.ok ? 0 : 1;
     }
-    case 'handouts': {
-      const [{ handouts }, { PROJECT_ROOT }] = await Promise.all([import('./handouts.js'), import('./install.js')]);
-      const outIndex = args.indexOf('--out');
-      const outDir = outIndex >= 0 ? args[outIndex + 1] : join(PROJECT_ROOT, 'handouts');
-      const notebooks = positional.filter((p) => p !== outDir);
-      return withTemporaryKernelspec((kernelspecDir) =>
-        handouts({ notebooksDir: join(PROJECT_ROOT, 'notebooks'), notebooks, outDir, updateNotebooks: !args.includes('--no-update'), kernelspecDir }),
-      );
-    }
+    case 'handouts':
     case 'rerun': {
-      const [{ rerun }, { PROJECT_ROOT }] = await Promise.all([import('./handouts.js'), import('./install.js')]);
-      const runsIndex = args.indexOf('--runs');
-      const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 3;
-      const notebooks = positional.filter((p) => p !== String(runs));
-      return withTemporaryKernelspec((kernelspecDir) => rerun({ notebooksDir: join(PROJECT_ROOT, 'notebooks'), notebooks, runs, kernelspecDir }));
+      const [{ handouts, rerun }, { PROJECT_ROOT }] = await Promise.all([import('./handouts.js'), import('./install.js')]);
+      const o = handoutOptions(command, args);
+      // A checkout (it has src/) works on its own notebooks/ and writes handouts/ beside them; the
+      // installed package (replaced on upgrade) on a folder of the user's (--notebooks, default:
+      // the package's own, read only) and writes ./handouts.
+      const checkout = existsSync(join(PROJECT_ROOT, 'src'));
+      const notebooksDir = o.notebooksDir ?? join(PROJECT_ROOT, 'notebooks');
+      const ownNotebooks = !o.notebooksDir;
+      if (command === 'rerun') return withTemporaryKernelspec((kernelspecDir) => rerun({ notebooksDir, notebooks: o.notebooks, runs: o.runs, kernelspecDir }));
+      const outDir = o.outDir ?? (checkout ? join(PROJECT_ROOT, 'handouts') : 'handouts');
+      const updateNotebooks = o.update && (checkout || !ownNotebooks);
+      return withTemporaryKernelspec((kernelspecDir) => handouts({ notebooksDir, notebooks: o.notebooks, outDir, updateNotebooks, kernelspecDir }));
     }
     default:
       throw new UsageError(`unknown command '${command}'`);

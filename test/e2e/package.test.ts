@@ -189,6 +189,16 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
     await runTutorial01('installed');
   });
 
+  it('nslab handouts makes an HTML handout of a copied notebook with the template from the package', function () {
+    const nbDir = join(tmp, 'work', 'namespaces');
+    const out = join(tmp, 'handouts');
+    const r = run(nslab, ['handouts', '--notebooks', nbDir, '--out', out, '01-pid-namespace'], { ...env, NSLAB_PYTHON: PYTHON }, 5 * 60_000, tmp);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const html = readFileSync(join(out, '01-pid-namespace.html'), 'utf8');
+    assert.match(html, /unshare --pid --fork bash/);
+    assert.deepEqual(readdirSync(out), ['01-pid-namespace.html']);
+  });
+
   it('nslab install --sys-prefix installs into the Jupyter in use: --python, $NSLAB_PYTHON, or jupyter on PATH', function () {
     // A venv of its own (its sys.prefix is TMP/venv) whose Python imports the pinned Jupyter
     // stack through a .pth file, and a `jupyter` console script like pip writes.
