@@ -137,7 +137,7 @@ export function doctorLines(f: DoctorFacts): Line[] {
   const nodeOk = versionAtLeast(f.node.version, MIN_NODE);
   lines.push({ status: nodeOk ? 'ok' : 'NO', what: 'Node', text: `v${f.node.version} (${f.node.path})`, fix: nodeOk ? undefined : `nslab needs Node ${MIN_NODE} or newer` });
   for (const [name, p] of Object.entries(f.native)) {
-    lines.push({ status: p.ok ? 'ok' : 'NO', what: name, text: p.detail, fix: p.ok ? undefined : `reinstall nslab with the Node above (\`npm install -g nslab\`); node-pty compiles with python3, make and a C++ compiler` });
+    lines.push({ status: p.ok ? 'ok' : 'NO', what: name, text: p.detail, fix: p.ok ? undefined : `reinstall nslab (\`npm install -g\` it) with the Node above; node-pty compiles with python3, make and a C++ compiler` });
   }
   if (sup.level !== 'unsupported') {
     const mode = f.uid === 0 ? (f.rootLab.ok ? 'root lab' : f.rootlessLab.ok ? 'rootless lab' : 'host only') : f.rootlessLab.ok ? 'rootless lab' : f.rootLab.ok ? 'root lab' : 'host only';
@@ -190,14 +190,31 @@ export function doctorLines(f: DoctorFacts): Line[] {
   return lines;
 }
 
+const WIDTH = 100;
+const INDENT = ' '.repeat(17);
+
+/** `line` broken at spaces into lines of at most WIDTH characters (longer words stay whole), continued with `indent`. */
+export function wrap(line: string, indent: string, width = WIDTH): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const cut = rest.lastIndexOf(' ', width);
+    if (cut <= indent.length) break;
+    out.push(rest.slice(0, cut));
+    rest = indent + rest.slice(cut + 1);
+  }
+  out.push(rest);
+  return out;
+}
+
 /** The whole screen (pure). */
 export function renderDoctor(f: DoctorFacts): { text: string; ok: boolean } {
   const lines = doctorLines(f);
   const ok = lines.every((l) => l.status === 'ok' || l.status === 'warn');
   const out = [`nslab ${f.version} (${f.root})`, ''];
   for (const l of lines) {
-    out.push(`${l.status.padEnd(4)} ${l.what.padEnd(11)} ${l.text}`);
-    if (l.fix && l.status !== 'ok') out.push(`${' '.repeat(17)}→ ${l.fix}`);
+    out.push(...wrap(`${l.status.padEnd(4)} ${l.what.padEnd(11)} ${l.text}`, INDENT));
+    if (l.fix && l.status !== 'ok') out.push(...wrap(`${INDENT}→ ${l.fix}`, INDENT + '  '));
   }
   out.push('');
   out.push(ok ? 'Ready: start Jupyter (for example `jupyter lab`) and choose the kernel "Namespace Lab (bash)".' : 'Not ready: see the lines marked NO or ? above.');

@@ -60,7 +60,7 @@ export const VARIANTS: Record<string, Variant> = {
 export function unstableLocation(root: string): string | null {
   if (/[\\/]_npx[\\/]/.test(root)) {
     return `nslab runs from npx's cache (${root}), which npm clears: the kernelspec would then point at a removed folder. ` +
-      'Install the package for good (`npm install -g nslab`) and run `nslab install` from there.';
+      'Install the package for good (`npm install -g` it) and run `nslab install` from there.';
   }
   return null;
 }

@@ -50,6 +50,11 @@ function kernelspecSeen(env: NodeJS.ProcessEnv, python = PYTHON): string | undef
   return JSON.parse(out).nslab;
 }
 
+/** nslab doctor's screen with wrapped lines joined again (a fix line, "→ …", stays a line of its own). */
+function unwrap(text: string): string {
+  return text.replace(/\n {17,19}(?=[^\s→])/g, ' ');
+}
+
 describe('package: nslab from its npm tarball, in a fresh prefix @slow', function () {
   this.timeout(10 * 60 * 1000);
   let tmp: string;
@@ -238,6 +243,7 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
   it('nslab doctor says namespaces, Jupyter and the kernelspec are usable', function () {
     const r = run(nslab, ['doctor', '--python', PYTHON], env);
     console.log(r.stdout.replace(/^/gm, '        '));
+    r.stdout = unwrap(r.stdout);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`^nslab ${version.replace(/\./g, '\\.')} \\(${prefix}/lib/node_modules/nslab\\)`));
     assert.match(r.stdout, /^ok +platform +Linux (x64|arm64): supported$/m);
@@ -260,6 +266,7 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
     const r = run('unshare', ['--user', '--map-root-user', '--', 'sh', '-c', noNamespaces, 'sh', nslab, 'doctor', '--python', PYTHON],
       { ...env, HOST_USERNS: readlinkSync('/proc/self/ns/user') });
     console.log(r.stdout.replace(/^/gm, '        '));
+    r.stdout = unwrap(r.stdout);
     assert.equal(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8'), hostLimit);
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /^NO +namespaces +host only — root lab: no \(unshare: unshare failed: No space left on device\); rootless lab: no \(unshare: unshare failed: No space left on device\)$/m);
@@ -278,7 +285,7 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
     assert.equal(spec.metadata.nslab.version, version, 'the kernelspec is the one written before the upgrade');
     for (const a of spec.argv.filter((x: string) => x.startsWith('/'))) assert.ok(existsSync(a), `${a} is gone after the upgrade`);
     const doctor = run(nslab, ['doctor', '--python', PYTHON], env);
-    assert.match(doctor.stdout, new RegExp(`^ok +kernelspec .* → this nslab \\(written by nslab ${version.replace(/\./g, '\\.')}; this is ${upgradeVersion.replace(/\./g, '\\.')}: argv still valid\\)$`, 'm'));
+    assert.match(unwrap(doctor.stdout), new RegExp(`^ok +kernelspec .* → this nslab \\(written by nslab ${version.replace(/\./g, '\\.')}; this is ${upgradeVersion.replace(/\./g, '\\.')}: argv still valid\\)$`, 'm'));
     await runTutorial01('upgraded');
   });
 
@@ -290,8 +297,8 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
     assert.equal(ok(run(nslab, ['uninstall', '--user'], env), 'uninstall again').trim(), 'no nslab kernelspec was installed there');
     const doctor = run(nslab, ['doctor', '--python', PYTHON], env);
     assert.equal(doctor.status, 1);
-    assert.match(doctor.stdout, /^NO +kernelspec +Jupyter finds no nslab kernelspec/m);
-    assert.match(doctor.stdout, /→ `nslab install --user`/);
+    assert.match(unwrap(doctor.stdout), /^NO +kernelspec +Jupyter finds no nslab kernelspec/m);
+    assert.match(unwrap(doctor.stdout), /→ `nslab install --user`/);
   });
 
   it('nslab install on macOS or Windows says it is not supported and points to the Docker image, writing nothing', function () {
