@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, readlinkSync, statSync, symlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, readlinkSync, statSync, symlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PYTHON, REPO, leftoverMessage, runPython } from '../helpers/kernelspec.js';
@@ -253,6 +253,48 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
     assert.match(r.stdout, /^ok +Jupyter +jupyter_core [\d.]+, jupyter_client [\d.]+, JupyterLab [\d.]+/m);
     assert.match(r.stdout, new RegExp(`^ok +kernelspec +${join(home, 'jupyter-data', 'kernels', 'nslab')} → this nslab \\(written by nslab ${version.replace(/\./g, '\\.')}\\)$`, 'm'));
     assert.match(r.stdout, /^Ready: /m);
+  });
+
+  it('a user who is not root: nslab install --user, doctor says rootless lab, and its kernels run in one', function () {
+    // uid/gid 65534 (nobody), with a HOME of its own; the prefix and notebooks stay root's, read only.
+    chmodSync(tmp, 0o755);
+    const nobodyHome = join(tmp, 'nobody');
+    mkdirSync(nobodyHome);
+    chownSync(nobodyHome, 65534, 65534);
+    const asNobody = (args: string[], timeoutMs = 60_000) =>
+      run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...args], {
+        ...env,
+        HOME: nobodyHome,
+        JUPYTER_DATA_DIR: join(nobodyHome, 'data'),
+        JUPYTER_CONFIG_DIR: join(nobodyHome, 'config'),
+        JUPYTER_RUNTIME_DIR: join(nobodyHome, 'runtime'),
+      }, timeoutMs, nobodyHome);
+    const kernelDir = join(nobodyHome, 'data', 'kernels', 'nslab');
+    assert.equal(ok(asNobody([nslab, 'install', '--user']), 'install --user as nobody').trim(), `installed kernelspec nslab in ${kernelDir}`);
+    const doctor = asNobody([nslab, 'doctor', '--python', PYTHON]);
+    assert.equal(doctor.status, 0, doctor.stdout + doctor.stderr);
+    assert.match(unwrap(doctor.stdout), /^ok +namespaces +rootless lab — root lab: no \(unshare: unshare failed: Operation not permitted\); rootless lab: yes$/m);
+    assert.match(unwrap(doctor.stdout), new RegExp(`^ok +kernelspec +${kernelDir} → this nslab`, 'm'));
+    // A notebook of nslab cells run by the pinned nbclient as nobody: its lab is a user namespace
+    // in which nobody is root. (Notebook 01's outputs are those of a root lab: `echo $$` is 2
+    // there, 3 in a rootless lab.)
+    const nb = join(nobodyHome, 'rootless.ipynb');
+    const cell = (source: string) => ({ cell_type: 'code', metadata: {}, source, outputs: [], execution_count: null });
+    writeFileSync(nb, JSON.stringify({
+      nbformat: 4, nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'nslab', display_name: 'Namespace Lab (bash)', language: 'bash' } },
+      cells: [cell('#| expect-output: /^0$/m\nid -u'), cell('#| expect-output: /^ *0 +65534 +1$/m\ncat /proc/self/uid_map'),
+        cell('#| expect-output: /^1$/m\nunshare --pid --fork --mount-proc bash\necho $$\nexit')],
+    }));
+    chownSync(nb, 65534, 65534);
+    const script = join(prefix, 'lib', 'node_modules', 'nslab', 'scripts', 'execute_notebook.py');
+    const r = asNobody([PYTHON, script, nb, join(nobodyHome, 'out.ipynb'), '--report', join(nobodyHome, 'out.json'), '--cwd', nobodyHome], 3 * 60_000);
+    assert.equal(r.status, 0, `the notebook as nobody failed:\n${r.stdout}\n${r.stderr}\n${existsSync(join(nobodyHome, 'out.json')) ? readFileSync(join(nobodyHome, 'out.json'), 'utf8') : ''}`);
+    assert.equal(JSON.parse(readFileSync(join(nobodyHome, 'out.json'), 'utf8')).failure, null);
+    const ps = run('ps', ['-u', '65534', '-o', 'pid=,args='], userEnv()); // status 1: no process of that user
+    assert.ok(ps.status === 0 || ps.status === 1, ps.stderr);
+    const left = ps.stdout.split('\n').filter((l) => l.includes(tmp));
+    assert.deepEqual(left, [], 'processes of the run as nobody left behind');
   });
 
   it('nslab doctor where namespaces cannot be made says "host only" and what to do', function () {
