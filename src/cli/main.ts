@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readConnectionFile } from '../protocol/connection.js';
-import { ZmqTransport } from '../protocol/zmq-transport.js';
 import type { InstallTarget } from './install.js';
 import { logger } from '../log.js';
 
@@ -45,6 +44,9 @@ async function runKernel(connectionFile: string): Promise<void> {
   const info = readConnectionFile(connectionFile);
   // Bind first, load the rest after: a client that connects before the ports are bound
   // retries only every 100 ms (ZeroMQ's reconnect interval).
+  // zeromq is loaded here, not at the top: `nslab --help` and `nslab doctor` must work where its
+  // native part does not load (doctor says so).
+  const { ZmqTransport } = await import('../protocol/zmq-transport.js');
   const transport = await ZmqTransport.bind(info);
   const [{ Kernel }, { ShellEngine }] = await Promise.all([import('../kernel/kernel.js'), import('../shell/engine.js')]);
   const engine = new ShellEngine();

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, readlinkSync, statSync, symlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, readdirSync, readFileSync, realpathSync, rmSync, readlinkSync, statSync, symlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PYTHON, REPO, leftoverMessage, runPython } from '../helpers/kernelspec.js';
@@ -341,6 +341,20 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
     assert.equal(doctor.status, 1);
     assert.match(unwrap(doctor.stdout), /^NO +kernelspec +Jupyter finds no nslab kernelspec/m);
     assert.match(unwrap(doctor.stdout), /→ `nslab install --user`/);
+  });
+
+  it('where a native part does not load, --help still works and doctor names it', function () {
+    const zmqBuild = join(prefix, 'lib', 'node_modules', 'nslab', 'node_modules', 'zeromq', 'build');
+    renameSync(zmqBuild, zmqBuild + '.away');
+    try {
+      assert.equal(run(nslab, ['--help'], env).status, 0);
+      const doctor = run(nslab, ['doctor', '--python', PYTHON], env);
+      assert.equal(doctor.status, 1);
+      assert.match(unwrap(doctor.stdout), /^ok +node-pty +loads$/m);
+      assert.match(unwrap(doctor.stdout), /^NO +zeromq +\S.*\n +→ reinstall nslab \(`npm install -g` it\) with the Node above/m);
+    } finally {
+      renameSync(zmqBuild + '.away', zmqBuild);
+    }
   });
 
   it('nslab install on macOS or Windows says it is not supported and points to the Docker image, writing nothing', function () {
