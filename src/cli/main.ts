@@ -199,8 +199,14 @@ async function main(argv: string[]): Promise<number> {
       const unstable = unstableLocation(PROJECT_ROOT);
       if (unstable) console.error(`nslab: warning: ${unstable}`);
       const { target, via } = await resolveTarget(options);
-      console.log(`installed kernelspec nslab in ${installKernelspec(target)}${via}`);
-      if (options.hostVariant) console.log(`installed kernelspec nslab-host in ${installKernelspec(target, VARIANTS['nslab-host'])}${via}`);
+      try {
+        console.log(`installed kernelspec nslab in ${installKernelspec(target)}${via}`);
+        if (options.hostVariant) console.log(`installed kernelspec nslab-host in ${installKernelspec(target, VARIANTS['nslab-host'])}${via}`);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code !== 'EACCES' && e.code !== 'EPERM') throw err;
+        throw new Error(`cannot write ${e.path ?? 'there'}: permission denied. Install it for yourself with --user, or as root for everyone`);
+      }
       return 0;
     }
     case 'uninstall': {

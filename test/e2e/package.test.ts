@@ -276,6 +276,9 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
         JUPYTER_RUNTIME_DIR: join(nobodyHome, 'runtime'),
       }, timeoutMs, nobodyHome);
     const kernelDir = join(nobodyHome, 'data', 'kernels', 'nslab');
+    const systemWide = asNobody([nslab, 'install']);
+    assert.equal(systemWide.status, 1);
+    assert.match(systemWide.stderr, /^nslab: cannot write \/usr\/local\/share\/jupyter\S*: permission denied\. Install it for yourself with --user, or as root for everyone$/m);
     assert.equal(ok(asNobody([nslab, 'install', '--user']), 'install --user as nobody').trim(), `installed kernelspec nslab in ${kernelDir}`);
     const doctor = asNobody([nslab, 'doctor', '--python', PYTHON]);
     assert.equal(doctor.status, 0, doctor.stdout + doctor.stderr);
