@@ -116,6 +116,18 @@ describe('package: nslab from its npm tarball, in a fresh prefix @slow', functio
       assert.ok(existsSync(join(REPO, p.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), `${p} has no source in src/`);
     }
     const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+    // Every package the shipped code imports is a dependency (a devDependency is not installed for users).
+    const imported = new Set<string>();
+    for (const p of paths.filter((q) => q.startsWith('dist/src/'))) {
+      const code = readFileSync(join(REPO, p), 'utf8');
+      const specifiers = [...code.matchAll(/^\s*(?:import|export)\b[^;'"]*?from\s*['"]([^'"]+)['"]/gm), ...code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]);
+      for (const spec of specifiers) {
+        if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+      }
+    }
+    assert.deepEqual([...imported].filter((d) => !(d in manifest.dependencies)).sort(), [], 'imported by dist/src but not a dependency');
+    assert.ok(imported.has('node-pty') && imported.has('zeromq'), [...imported].join(', '));
     assert.deepEqual(manifest.bin, { nslab: 'dist/src/cli/main.js' });
     assert.equal(manifest.license, 'MIT');
     assert.match(manifest.engines.node, /^>=\d/);
