@@ -3,9 +3,9 @@
  * `jupyter kernelspec install --sys-prefix`, writes into that Jupyter's sys.prefix/share/jupyter)
  * and for `nslab doctor`.
  *
- * Found, in order: `--python PATH`; `$NSLAB_PYTHON`; the Python that runs the `jupyter` first on
- * PATH (read from its `#!` line, as pip writes console scripts); the checkout's .venv
- * (src/cli/python.ts; an installed package has none).
+ * Found, in order: `--python PATH`; `$NSLAB_PYTHON`; in a checkout, its .venv (the pinned stack that
+ * `npm run lab` uses, src/cli/python.ts; an installed package has none); the Python that runs the
+ * `jupyter` first on PATH (read from its `#!` line, as pip writes console scripts).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, openSync, readSync, closeSync } from 'node:fs';
@@ -64,13 +64,13 @@ function firstLineOf(file: string): string {
 export function findJupyter(explicitPython: string | undefined, env: NodeJS.ProcessEnv = process.env): JupyterChoice | null {
   if (explicitPython) return { python: explicitPython, source: '--python' };
   if (env[PYTHON_ENV]) return { python: env[PYTHON_ENV]!, source: `$${PYTHON_ENV}` };
+  const checkout = jupyterPython({});
+  if (checkout.includes('/') && existsSync(checkout)) return { python: checkout, source: "this checkout's .venv" };
   const jupyter = onPath('jupyter', env.PATH);
   if (jupyter) {
     const python = shebangInterpreter(firstLineOf(jupyter), env.PATH);
     if (python) return { python, source: `\`jupyter\` on PATH: ${jupyter}` };
   }
-  const checkout = jupyterPython({});
-  if (checkout.includes('/') && existsSync(checkout)) return { python: checkout, source: "this checkout's .venv" };
   return null;
 }
 

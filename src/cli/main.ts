@@ -22,7 +22,8 @@ nslab ${VERSION}: a Jupyter kernel with persistent bash shells in a disposable L
   install [--user | --sys-prefix [--python PATH] | --prefix P] [--host-variant]
                         install the kernelspec "nslab" for Jupyter (no flag: system-wide,
                         /usr/local/share/jupyter/kernels; --sys-prefix: into the Jupyter of
-                        --python PATH, else $NSLAB_PYTHON, else the \`jupyter\` on PATH)
+                        --python PATH, else $NSLAB_PYTHON, else a checkout's .venv, else the
+                        \`jupyter\` on PATH)
   uninstall [same flags]
                         remove it
   notebooks DIR [--force]
