@@ -74,13 +74,14 @@ function labProbe(mode: 'lab' | 'rootless'): Probe {
 }
 
 function readKernelspec(dir: string): KernelspecFacts {
-  const spec = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
-  const argv: string[] = Array.isArray(spec.argv) ? spec.argv : [];
+  const spec = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8')) as { argv?: unknown; metadata?: { nslab?: { version?: unknown } } };
+  const argv: string[] = Array.isArray(spec.argv) ? spec.argv.filter((a): a is string => typeof a === 'string') : [];
   const missing = argv.filter((a) => a.startsWith('/') && !existsSync(a));
   const main = argv.find((a) => a.endsWith('main.js'));
   const real = (p: string) => (existsSync(p) ? realpathSync(p) : p);
   const otherMain = main && existsSync(main) && real(main) !== real(KERNEL_MAIN) ? main : undefined;
-  const version = typeof spec.metadata?.nslab?.version === 'string' ? spec.metadata.nslab.version : undefined;
+  const written = spec.metadata?.nslab?.version;
+  const version = typeof written === 'string' ? written : undefined;
   return { dir, argv, version, missing, otherMain };
 }
 

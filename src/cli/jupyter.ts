@@ -63,7 +63,7 @@ function firstLineOf(file: string): string {
 /** The Python of the Jupyter in use, or null when none is found. */
 export function findJupyter(explicitPython: string | undefined, env: NodeJS.ProcessEnv = process.env): JupyterChoice | null {
   if (explicitPython) return { python: explicitPython, source: '--python' };
-  if (env[PYTHON_ENV]) return { python: env[PYTHON_ENV]!, source: `$${PYTHON_ENV}` };
+  if (env[PYTHON_ENV]) return { python: env[PYTHON_ENV], source: `$${PYTHON_ENV}` };
   const checkout = jupyterPython({});
   if (checkout.includes('/') && existsSync(checkout)) return { python: checkout, source: "this checkout's .venv" };
   const jupyter = onPath('jupyter', env.PATH);

@@ -38,7 +38,7 @@ function shownText(cell: ModelCell): string {
   let text = outputText(cell).text;
   for (const o of cell.outputs ?? []) {
     const plain = o.data?.['text/plain'];
-    if (o.output_type === 'display_data' && plain !== undefined) text += Array.isArray(plain) ? plain.join('') : String(plain);
+    if (o.output_type === 'display_data' && plain !== undefined) text += Array.isArray(plain) ? plain.join('') : typeof plain === 'string' ? plain : JSON.stringify(plain);
   }
   return text;
 }
