@@ -152,10 +152,17 @@ export class ShellEngine {
       session.kill();
       await withTimeout(session.exited, 3000);
     }
+    const killed: number[] = [];
     for (const pid of escaped.reverse()) {
       // Read again: the PID must still be that process (not reused after it ended).
       if (terminalOfProcess(pid) !== n) continue;
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+      try { process.kill(pid, 'SIGKILL'); killed.push(pid); } catch { /* gone already */ }
+    }
+    // The reply to the delete says the terminal ended: wait (bounded) until the killed ones are
+    // really gone — SIGKILL is delivered asynchronously, and on a loaded machine a process can
+    // still be seen for a few milliseconds after kill() returned.
+    for (let waited = 0; waited < 1000 && killed.some((pid) => terminalOfProcess(pid) === n); waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
     }
     log.info(`terminal ${n} ended${escaped.length ? ` with ${escaped.length} process(es) that had left it` : ''}`);
   }
