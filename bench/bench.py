@@ -23,6 +23,10 @@ Measured for every kernelspec:
   interrupt     `sleep 100`, then interrupt -> idle; and the same for
                 `unshare --pid --fork --mount-proc sleep 100` (ONLY for the kernelspec named
                 nslab, whose shell runs inside its lab; skipped for kernels that run on the host)
+  subshell      with --subshells, for kernels with "kernel subshells" (protocol 5.5): `true` in a
+                subshell, alone and while the main shell runs `sleep 60` (send -> idle, median,
+                p95 of N). Off by default: a subshell's shell adds to the peak memory compared
+                with kernels that have none.
   memory        peak of the summed RSS of the kernel process and all its descendants, sampled
                 from /proc every ~20 ms by a separate sampler process during the whole session
 plus the raw PTY limits from bench/raw-pty.mjs (node-pty alone).
@@ -262,7 +266,11 @@ class Kernel:
         self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
         self.iopub.setsockopt(zmq.RCVHWM, 0)  # the benchmark's client never drops a message itself
         self.iopub.connect(url(ci["iopub_port"]))
-        self.sockets = [self.shell, self.iopub]
+        self.control = ctx.socket(zmq.DEALER)
+        self.control.linger = 0
+        self.control.setsockopt(zmq.IDENTITY, uuid.uuid4().hex.encode())
+        self.control.connect(url(ci["control_port"]))
+        self.sockets = [self.shell, self.iopub, self.control]
         self.session = self.km.session
 
         # startup: process start -> first kernel_info_reply (resend every 2 s in case it was lost)
@@ -332,12 +340,27 @@ class Kernel:
             while s.poll(0):
                 s.recv_multipart()
 
-    def execute(self, code, timeout, on_busy=None):
-        """Run a cell; return dict with elapsed (send -> idle), stdout text, message counts."""
+    def control_request(self, msg_type, content, timeout=10.0):
+        """A request on control (subshells); its reply content."""
+        msg = self.session.msg(msg_type, content)
+        self.session.send(self.control, msg)
+        end = time.perf_counter() + timeout
+        while time.perf_counter() < end:
+            if self.control.poll(100):
+                m = self._recv(self.control)
+                if m["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                    return m["content"]
+        raise Timeout(f"no reply to {msg_type}")
+
+    def execute(self, code, timeout, on_busy=None, subshell_id=None):
+        """Run a cell (in a subshell if given); return dict with elapsed (send -> idle), stdout
+        text, message counts."""
         content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
                    "allow_stdin": False, "stop_on_error": True}
         t0 = time.perf_counter()
         msg = self.session.msg("execute_request", content)
+        if subshell_id is not None:
+            msg["header"]["subshell_id"] = subshell_id
         msg_id = msg["header"]["msg_id"]
         self.session.send(self.shell, msg)
         deadline = t0 + timeout
@@ -622,6 +645,10 @@ class Bench:
             self.log(f"{label!r} ({code!r}): median {median(times) or 0:.2f} ms, p95 {p95(times) or 0:.2f} ms, "
                      f"{wrong} wrong, {timeouts} timeouts")
 
+        if a.subshells and "kernel subshells" in (self.k.kernel_info or {}).get("supported_features", []):
+            self.phase("subshell")
+            self.subshell_round_trips()
+
         self.phase("seq")
         # 3. throughput ---------------------------------------------------------------------------
         # One run; up to --seq-runs (3) when a run takes less than --seq-repeat-under (20 s), and
@@ -691,6 +718,39 @@ class Bench:
         for key, code in rows:
             self.r[key] = self.interrupt(code)
             self.log(f"{code!r}: {self.r[key]}")
+
+    def subshell_round_trips(self):
+        """`true` in a subshell (protocol 5.5), alone and beside a main shell busy with `sleep 60`."""
+        a, k = self.args, self.k
+        sub = k.control_request("create_subshell_request", {}).get("subshell_id")
+        if not sub:
+            self.r["errors"].append("create_subshell_request failed")
+            return
+        for _ in range(a.warmup):
+            res = k.execute("true", timeout=10, subshell_id=sub)
+            k.reply(res["msg_id"])
+        for key, busy_main in (("rtt_subshell_true_ms", False), ("rtt_subshell_beside_busy_ms", True)):
+            main_id = None
+            if busy_main:
+                main_id = k.start_cell("sleep 60")
+                k.wait_state(main_id, "busy", 10)
+            times, errors = [], 0
+            for _ in range(a.rounds):
+                res = k.execute("true", timeout=a.cell_timeout, subshell_id=sub)
+                if res["timeout"]:
+                    errors += 1
+                    break
+                times.append(res["elapsed"] * 1000)
+                rep = k.reply(res["msg_id"])
+                if not rep or rep.get("status") != "ok":
+                    errors += 1
+            if main_id:
+                k.km.interrupt_kernel()
+                k.wait_state(main_id, "idle", 10)
+                k.reply(main_id)
+            self.r[key] = {"median": median(times), "p95": p95(times), "n": len(times), "errors": errors}
+            self.log(f"{key}: median {median(times) or 0:.2f} ms, p95 {p95(times) or 0:.2f} ms, {errors} errors")
+        k.control_request("delete_subshell_request", {"subshell_id": sub})
 
     def shell_in_lab(self):
         """Safety check before the PID-1 row: the kernel's shell must be in another PID and
@@ -796,6 +856,12 @@ def rows_for(r):
             t += f" ({x['verdict']})"
         return x["ms"], t
 
+    def sub_rtt(key):
+        x = r.get(key)
+        if not x or x.get("median") is None:
+            return None, "-"
+        return x["median"], f"{fmt(x['median'], 2)} / {fmt(x['p95'], 2)}"
+
     rows = [
         ("startup → kernel_info_reply, median (ms)", g("startup_ms", "median")),
         ("startup → first `true` done, median (ms)", g("first_cell_ms", "median")),
@@ -803,6 +869,8 @@ def rows_for(r):
         ("`true` round trip, p95 (ms)", g("rtt_true_ms", "p95")),
         ("`echo hi` round trip, median (ms)", g("rtt_echo_hi_ms", "median")),
         ("`echo hi` round trip, p95 (ms)", g("rtt_echo_hi_ms", "p95")),
+        ("`true` in a subshell, median / p95 (ms)", sub_rtt("rtt_subshell_true_ms")),
+        ("… beside a busy main shell, median / p95 (ms)", sub_rtt("rtt_subshell_beside_busy_ms")),
         ("seq 1 1000000: MB/s", seq.get("mb_per_s")),
         ("seq: ÷ raw PTY run just before (median)", seq.get("ratio_to_adjacent_raw_pty")),
         ("seq 1 1000000: stream messages", seq.get("n_stream")),
@@ -949,6 +1017,7 @@ def main():
     ap.add_argument("--interrupt-delay", type=float, default=0.5,
                     help="seconds between the cell's busy and the interrupt (not timed)")
     ap.add_argument("--no-raw", action="store_true", help="skip the raw PTY measurements")
+    ap.add_argument("--subshells", action="store_true", help="also time `true` in a kernel subshell (protocol 5.5)")
     ap.add_argument("--raw-rounds", type=int, default=300)
     ap.add_argument("--raw-seq-runs", type=int, default=3)
     ap.add_argument("--log-dir", help="kernel stdout/stderr logs (default: a new temp dir)")

@@ -10,6 +10,7 @@
 #                               JupyterHub …). Debian's own Jupyter packages are not used.
 #   chromium, fonts-noto-cjk    browser tests, handouts and their PDFs (Japanese text)
 #   faketime, locales           the date tests: reruns as if on other days, Japanese date forms
+#   tmux                        the jupyter console test types into a console in tmux
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,7 @@ packages=(
   faketime locales
   python3 python3-venv
   chromium fonts-noto-cjk
+  tmux
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 command -v g++ >/dev/null 2>&1 || packages+=(g++ make)

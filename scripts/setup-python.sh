@@ -15,4 +15,8 @@ rm -rf .venv
 # --no-deps: requirements.txt already names every package at its version, so nothing else comes in.
 .venv/bin/pip install -q --no-deps -r requirements.txt 2>&1 | sed '/^WARNING: Location .* is ignored/d'
 .venv/bin/pip check
+# The checkout's package.json says "type": "module"; JupyterLab runs small CommonJS scripts of its
+# own with node from inside .venv (its build check), which would then fail with "require is not
+# defined" in the server log. A package.json of .venv's own scopes them back to CommonJS.
+echo '{"type": "commonjs"}' > .venv/package.json
 echo "$want" > .venv/.nslab-requirements

@@ -124,7 +124,7 @@ export function seenOutput(outputs: NbOutput[]): string {
   for (const o of outputs) {
     if (o.output_type === 'stream' && o.name === 'stdout') text += joinSource(o.text ?? '');
     else if (o.output_type === 'display_data' || o.output_type === 'execute_result') {
-      const plain = (o.data as Record<string, unknown> | undefined)?.['text/plain'];
+      const plain = (o.data)?.['text/plain'];
       if (plain !== undefined) text += joinSource(plain as string | string[]);
     }
   }

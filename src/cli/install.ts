@@ -1,9 +1,15 @@
 /**
  * Install / remove the `nslab` kernelspec, in the places and with the flags of
  * `jupyter kernelspec install`: --user (the user's data dir), --prefix P (P/share/jupyter),
- * --sys-prefix (Debian's Jupyter lives in /usr), or system-wide (/usr/local/share/jupyter).
- * The kernel.json at the top of the repository is the template; argv is made absolute so the
- * kernel starts from any directory, with this Node binary.
+ * --sys-prefix (sys.prefix/share/jupyter of the user's Jupyter, found by src/cli/jupyter.ts), or
+ * system-wide (/usr/local/share/jupyter).
+ *
+ * The kernel.json at the top of the package is the template. argv is made absolute so the kernel
+ * starts from any directory: this Node binary (the one node-pty was compiled for) and this
+ * package's main.js. Installed with `npm install -g`, the package is
+ * PREFIX/lib/node_modules/nslab, a folder npm replaces in place on upgrade, so the kernelspec
+ * keeps working across upgrades without a new `nslab install`. npx's cache is no such place
+ * (npm clears it): installing from there warns.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -13,16 +19,23 @@ import { fileURLToPath } from 'node:url';
 /** The repository (or installed package) root: dist/src/cli/ is three levels down. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+/** This package's version (package.json). */
+export const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
+
+/** The entry point a kernelspec's argv names. */
+export const KERNEL_MAIN = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
+
 export interface InstallTarget {
   user?: boolean;
   prefix?: string;
-  sysPrefix?: boolean;
+  /** sys.prefix of the user's Jupyter (src/cli/jupyter.ts finds it). */
+  sysPrefix?: string;
 }
 
 /** Where kernelspecs go for a target (the `kernels/` folder). */
 export function kernelsDir(t: InstallTarget): string {
   if (t.prefix) return join(resolve(t.prefix), 'share', 'jupyter', 'kernels');
-  if (t.sysPrefix) return '/usr/share/jupyter/kernels';
+  if (t.sysPrefix) return join(resolve(t.sysPrefix), 'share', 'jupyter', 'kernels');
   if (t.user) {
     const data = process.env.JUPYTER_DATA_DIR || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'jupyter');
     return join(data, 'kernels');
@@ -40,20 +53,36 @@ export const VARIANTS: Record<string, Variant> = {
   'nslab-host': { name: 'nslab-host', displayName: 'Namespace Lab (bash, no sandbox)', env: { NSLAB_LAB: 'host' } },
 };
 
+/**
+ * Why a kernelspec pointing at `root` may stop working, or null: npx runs packages from its
+ * cache (~/.npm/_npx/HASH/node_modules), which npm clears and replaces.
+ */
+export function unstableLocation(root: string): string | null {
+  if (/[\\/]_npx[\\/]/.test(root)) {
+    return `nslab runs from npx's cache (${root}), which npm clears: the kernelspec would then point at a removed folder. ` +
+      'Install the package for good (`npm install -g` it) and run `nslab install` from there.';
+  }
+  return null;
+}
+
+/** The kernelspec's argv: the template's, with `node` and the entry point made absolute. */
+export function kernelArgv(template: string[], nodePath: string, main: string): string[] {
+  // Node flags stay (a young generation of 1 MB keeps the kernel's peak memory below the peer
+  // bash kernel's, for ~10% of throughput: README "Benchmarks").
+  return template.map((a) => (a === 'node' ? nodePath : a.endsWith('main.js') ? main : a));
+}
+
 /** Write the kernelspec; returns its folder. */
 export function installKernelspec(t: InstallTarget, variant: Variant = VARIANTS.nslab): string {
   const template = JSON.parse(readFileSync(join(PROJECT_ROOT, 'kernel.json'), 'utf8'));
-  const main = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
-  // The template's argv, with `node` and the entry point made absolute; Node flags stay (a
-  // young generation of 1 MB keeps the kernel's peak memory below the peer bash kernel's,
-  // for ~10% of throughput: README "Benchmarks").
-  const argv = (template.argv as string[]).map((a) => (a === 'node' ? process.execPath : a.endsWith('main.js') ? main : a));
+  if (!existsSync(KERNEL_MAIN)) throw new Error(`${KERNEL_MAIN} is missing: run \`npm run build\` first`);
   const spec = {
     ...template,
-    argv,
+    argv: kernelArgv(template.argv as string[], process.execPath, KERNEL_MAIN),
     display_name: variant.displayName,
     env: { ...template.env, ...variant.env },
+    // Which nslab wrote it: `nslab doctor` compares it with the one installed now.
+    metadata: { ...template.metadata, nslab: { version: PACKAGE_VERSION } },
   };
   const dir = join(kernelsDir(t), variant.name);
   mkdirSync(dir, { recursive: true });

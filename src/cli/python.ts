@@ -19,7 +19,8 @@ export const PYTHON_ENV = 'NSLAB_PYTHON';
 
 /** The interpreter with the project's Jupyter stack. */
 export function jupyterPython(env: NodeJS.ProcessEnv = process.env): string {
-  if (env[PYTHON_ENV]) return env[PYTHON_ENV]!;
+  const named = env[PYTHON_ENV];
+  if (named) return named;
   const venv = join(CHECKOUT, '.venv', 'bin', 'python');
   return existsSync(venv) ? venv : 'python3';
 }

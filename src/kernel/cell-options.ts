@@ -38,8 +38,9 @@ export function defaultOptions(): CellOptions {
   return { terminal: 1, wait: true, timeoutSeconds: null };
 }
 
-export function parseCell(source: string): ParsedCell {
-  const options = defaultOptions();
+/** `defaultTerminal`: where the cell runs unless it says `#| terminal: N` (a subshell's own terminal). */
+export function parseCell(source: string, defaultTerminal = 1): ParsedCell {
+  const options = { ...defaultOptions(), terminal: defaultTerminal };
   const errors: string[] = [];
   const lines = source.split('\n');
   let i = 0;

@@ -3,10 +3,13 @@
  * request context from the dispatcher and builds its messages with `ctx.child` — no handler
  * spells a msg_type; the table below is the only place request types meet handlers.
  */
-import { Dispatcher, type HandlerTable, type RequestContext } from './dispatcher.js';
+import { Dispatcher, MAIN_SHELL, unknownSubshell, type HandlerTable, type RequestContext, type SubshellKey } from './dispatcher.js';
 import { parseCell } from './cell-options.js';
+import { Subshells, TerminalLimitError, type ShellState } from './subshells.js';
+import { answerUserExpressions, errorFields, globMatch, introduction, shuttingDown, subshellDeleted } from './replies.js';
 import {
   MessageFactory,
+  isRequestType,
   PROTOCOL_VERSION,
   type CompleteRequest,
   type ErrorFields,
@@ -18,12 +21,13 @@ import {
   type JsonObject,
   type KernelInfoReply,
   type ShutdownRequest,
+  type DeleteSubshellRequest,
   type Message,
   type UntypedMessage,
 } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { CellIO, CellResult, RunOptions } from '../shell/session.js';
-import { checkComplete, complete, inspect } from '../shell/introspect.js';
+import type { TerminalView } from '../shell/terminal-view.js';
 import { logger } from '../log.js';
 
 const log = logger('kernel');
@@ -35,29 +39,58 @@ export interface ShellBackend {
   interrupt(terminal?: number): void;
   shutdown(): Promise<void>;
   bashVersion(): string;
-  /** Current directory of the shell in terminal `n` (for completing file names). */
-  cwdOf?(terminal: number): string | undefined;
+  /** Where the shell in terminal `n` stands (for completion and inspection). */
+  terminalView?(terminal: number): TerminalView | undefined;
+  /** Terminal numbers whose shell runs or is starting. */
+  terminalsInUse(): number[];
+  /** Start terminal `n` now; `console`: a frontend of its own types into it (a subshell). */
+  openTerminal(n: number, options?: { console?: boolean }): Promise<void>;
+  /** End terminal `n` and what was started in it; a later cell there starts a fresh shell. */
+  endTerminal(n: number): Promise<void>;
 }
+
+/** Answers about a cell without running it (src/introspect implements it; src/cli hands it over). */
+export interface Introspection {
+  isComplete(code: string): Promise<{ status: 'complete' | 'invalid' | 'unknown' } | { status: 'incomplete'; indent: string }>;
+  /** `cursorPos` as the request gave it (code points); the answer's range in code points too. */
+  complete(code: string, cursorPos: unknown, view?: TerminalView): Promise<{ matches: string[]; start: number; end: number }>;
+  inspect(code: string, cursorPos: unknown, view?: TerminalView): Promise<string | null>;
+}
+
+/** Without an introspection: nothing is known, nothing is found. */
+const NO_INTROSPECTION: Introspection = {
+  isComplete: async () => ({ status: 'unknown' }),
+  complete: async () => ({ matches: [], start: 0, end: 0 }),
+  inspect: async () => null,
+};
 
 export interface KernelOptions {
   implementationVersion: string;
+  introspection?: Introspection;
   /** Called after a shutdown_request was answered (the process should exit). */
   onShutdown?(restart: boolean): void;
 }
 
 interface PendingInput {
+  /** The shell whose cell asked. */
+  subshell: SubshellKey;
   resolve(value: string | null): void;
 }
 
 export class Kernel {
   readonly dispatcher: Dispatcher;
-  private executionCount = 0;
-  private readonly history: [number, number, string][] = [];
-  private pendingInput: PendingInput | null = null;
-  /** Execute requests that arrived before a failed cell: answered `aborted` (stop_on_error). */
-  private readonly toAbort = new Set<string>();
+  /** The main shell and the subshells, each with its execution count and history. */
+  private readonly subshells = new Subshells();
+  /** input_request msg_id → the cell waiting for its answer. */
+  private readonly pendingInputs = new Map<string, PendingInput>();
+  /** Terminals with a cell running now → the shell whose cell it is. */
+  private readonly busyTerminals = new Map<number, SubshellKey>();
+  /** Set by shutdown_request: nothing new runs. */
+  private stopping = false;
   private bashVersionCache: string | null = null;
-  private readonly shellHandlers: HandlerTable;
+  private get introspection(): Introspection {
+    return this.options.introspection ?? NO_INTROSPECTION;
+  }
 
   constructor(
     transport: Transport,
@@ -65,7 +98,7 @@ export class Kernel {
     private readonly options: KernelOptions,
     factory = new MessageFactory(),
   ) {
-    const shell: HandlerTable = (this.shellHandlers = {
+    const shell: HandlerTable = {
       execute_request: (c) => this.handleExecute(c),
       kernel_info_request: (c) => this.handleKernelInfo(c),
       is_complete_request: (c) => this.handleIsComplete(c),
@@ -77,11 +110,14 @@ export class Kernel {
       comm_open: async () => undefined,
       comm_msg: async () => undefined,
       comm_close: async () => undefined,
-    });
+    };
     const control: HandlerTable = {
       kernel_info_request: (c) => this.handleKernelInfo(c),
       interrupt_request: (c) => this.handleInterrupt(c),
       shutdown_request: (c) => this.handleShutdown(c),
+      create_subshell_request: (c) => this.handleCreateSubshell(c),
+      delete_subshell_request: (c) => this.handleDeleteSubshell(c),
+      list_subshell_request: (c) => this.handleListSubshell(c),
     };
     this.dispatcher = new Dispatcher(transport, factory, {
       shell,
@@ -89,9 +125,11 @@ export class Kernel {
       // Introspection touches no shell (separate helper processes): Tab and Shift+Tab are
       // answered while a cell runs.
       concurrent: [shell.is_complete_request!, shell.complete_request!, shell.inspect_request!, shell.kernel_info_request!],
+      kernelWide: [shell.kernel_info_request!],
       onStdin: (m) => this.onStdin(m),
-      shouldAbort: (m) => this.toAbort.delete(m.header.msg_id),
+      abortable: ['execute_request'],
       abortedReply: (c) => c.reply(c.child.reply<'execute_request'>({ status: 'aborted' })),
+      refuse: (c, why) => this.refuse(c, why),
     });
   }
 
@@ -99,32 +137,47 @@ export class Kernel {
     return this.dispatcher.start();
   }
 
-  /** SIGINT to the kernel process means the same as interrupt_request. */
+  /**
+   * SIGINT to the kernel process means the same as interrupt_request. Both are kernel-wide
+   * (JEP 91: interrupt is handled at the kernel, not the subshell, level): every running cell
+   * of every shell is interrupted.
+   */
   interrupt(): void {
-    this.cancelInput();
+    this.cancelInputs();
     this.shells.interrupt();
   }
 
   // ---- execute ----------------------------------------------------------------------------
 
   private async handleExecute(ctx: RequestContext): Promise<void> {
+    const shell = this.subshells.get(ctx.subshell);
+    if (!shell) return this.refuse(ctx, unknownSubshell(ctx.subshell));
+    if (this.stopping) return this.refuse(ctx, shuttingDown());
     const req = ctx.request.content as unknown as ExecuteRequest;
     const code = typeof req.code === 'string' ? req.code : '';
     const silent = req.silent === true;
     const storeHistory = !silent && req.store_history !== false;
-    if (storeHistory) this.executionCount++;
-    const count = this.executionCount;
+    if (storeHistory) shell.executionCount++;
+    const count = shell.executionCount;
     if (!silent) await ctx.publish(ctx.child.executeInput(code, count));
-    if (storeHistory) this.history.push([0, count, code]);
+    if (storeHistory) shell.history.push([0, count, code]);
 
-    const parsed = parseCell(code);
-    const outcome = parsed.errors.length
-      ? errorFields('CellOptionError', `invalid cell options — nothing was run:\n${parsed.errors.join('\n')}`)
-      : await this.runCell(ctx, parsed, req, silent);
+    let outcome: ErrorFields | null;
+    try {
+      // A subshell becomes a terminal with its first cell (see subshells.ts).
+      const terminal = this.subshells.assignTerminal(shell, this.shells.terminalsInUse());
+      const parsed = parseCell(code, terminal);
+      outcome = parsed.errors.length
+        ? errorFields('CellOptionError', `invalid cell options — nothing was run:\n${parsed.errors.join('\n')}`)
+        : await this.runCell(ctx, shell, parsed, req, silent);
+    } catch (err) {
+      if (!(err instanceof TerminalLimitError)) throw err;
+      outcome = errorFields('TerminalLimit', err.message);
+    }
 
     if (outcome) {
       if (!silent) await ctx.publish(ctx.child.error(outcome));
-      if (req.stop_on_error !== false) this.abortQueuedExecutes();
+      if (req.stop_on_error !== false) ctx.abortQueued();
       const reply: ExecuteReply = { status: 'error', execution_count: count, ...outcome, user_expressions: {} };
       await ctx.reply(ctx.child.reply<'execute_request'>(reply));
       return;
@@ -140,8 +193,14 @@ export class Kernel {
   }
 
   /** Runs the cell; returns the error to report, or null when it succeeded. */
-  private async runCell(ctx: RequestContext, parsed: ReturnType<typeof parseCell>, req: ExecuteRequest, silent: boolean): Promise<ErrorFields | null> {
+  private async runCell(ctx: RequestContext, shell: ShellState, parsed: ReturnType<typeof parseCell>, req: ExecuteRequest, silent: boolean): Promise<ErrorFields | null> {
     const { options } = parsed;
+    // One cell at a time per terminal: a terminal's shell reads one command line at a time.
+    const holder = this.busyTerminals.get(options.terminal);
+    if (holder !== undefined) {
+      const who = holder === MAIN_SHELL ? 'the main shell (the notebook)' : `the subshell of terminal ${this.subshells.get(holder)?.terminal ?? '?'} (its console)`;
+      return errorFields('TerminalBusy', `terminal ${options.terminal} is running a cell sent from ${who}; nothing was run. Run this cell again when that one is done, or interrupt it`);
+    }
     // Sends go out in the order they are made; the reply waits for them (idle after output).
     let sending: Promise<void> = Promise.resolve();
     const send = (what: string, make: () => Message) => {
@@ -157,6 +216,10 @@ export class Kernel {
       onDisplay: (bundle) => send('display', () => ctx.child.displayData(bundle.data, bundle.metadata as JsonObject)),
       requestInput: req.allow_stdin === true ? (prompt, password) => this.requestInput(ctx, prompt, password) : undefined,
     };
+    if (shell.id !== MAIN_SHELL && !shell.introduced && !silent) {
+      shell.introduced = true;
+      publish('stderr', introduction(shell.terminal!));
+    }
     let timedOut = false;
     const timer = options.timeoutSeconds
       ? setTimeout(() => {
@@ -165,12 +228,28 @@ export class Kernel {
         }, options.timeoutSeconds * 1000)
       : null;
     let result: CellResult;
+    this.busyTerminals.set(options.terminal, shell.id);
     try {
+      // A subshell's own terminal is a console's: started marked so (nstree says so).
+      if (shell.id !== MAIN_SHELL && options.terminal === shell.terminal) await this.shells.openTerminal(options.terminal, { console: true });
+      if (shell.id !== MAIN_SHELL && !this.subshells.get(shell.id)) {
+        // Deleted while its shell started: that shell ends too, and nothing runs.
+        if (options.terminal === shell.terminal) await this.shells.endTerminal(options.terminal);
+        return subshellDeleted(shell.terminal);
+      }
       result = await this.shells.run(options.terminal, parsed.code, io, { wait: options.wait });
+    } catch (err) {
+      // The engine is shut down (or the terminal could not start): the cell still gets its reply.
+      log.warn(`cell in terminal ${options.terminal} did not run: ${(err as Error).message}`);
+      result = { outcome: 'exited', exitCode: null };
     } finally {
+      this.busyTerminals.delete(options.terminal);
       if (timer) clearTimeout(timer);
     }
     await sending;
+    // Deleted while this cell ran (delete_subshell_request ended its terminal).
+    if (shell.id !== MAIN_SHELL && !this.subshells.get(shell.id)) return subshellDeleted(shell.terminal);
+    if (this.stopping && result.outcome === 'exited') return shuttingDown();
 
     if (timedOut) return errorFields('Timeout', `the cell ran longer than its timeout of ${options.timeoutSeconds} s and was interrupted`);
     switch (result.outcome) {
@@ -189,44 +268,107 @@ export class Kernel {
   }
 
   private requestInput(ctx: RequestContext, prompt: string, password: boolean): Promise<string | null> {
-    this.cancelInput();
+    this.cancelInputs(ctx.subshell);
     return new Promise((resolve) => {
-      this.pendingInput = { resolve };
-      ctx.toStdin(ctx.child.inputRequest(prompt, password)).catch((err) => {
+      const ask = ctx.child.inputRequest(prompt, password);
+      const id = ask.header.msg_id;
+      this.pendingInputs.set(id, { subshell: ctx.subshell, resolve });
+      ctx.toStdin(ask).catch((err) => {
         log.error('input_request failed', err);
-        this.cancelInput();
+        this.pendingInputs.delete(id);
+        resolve(null);
       });
     });
   }
 
+  /**
+   * An input_reply answers the input_request it is parented to (JupyterLab parents it); a client
+   * that sends no parent (jupyter_client's `input()`) answers the one of the shell its header
+   * names, or the only one waiting.
+   */
   private onStdin(msg: UntypedMessage): void {
-    const pending = this.pendingInput;
-    if (!pending) {
+    const parentId = (msg.parent_header as { msg_id?: unknown }).msg_id;
+    let id = typeof parentId === 'string' && this.pendingInputs.has(parentId) ? parentId : undefined;
+    if (id === undefined) {
+      const named = msg.header.subshell_id ?? MAIN_SHELL;
+      const waiting = [...this.pendingInputs.entries()];
+      id = (waiting.find(([, p]) => p.subshell === named) ?? (waiting.length === 1 ? waiting[0] : undefined))?.[0];
+    }
+    const pending = id === undefined ? undefined : this.pendingInputs.get(id);
+    if (id === undefined || !pending) {
       log.warn(`unexpected ${msg.header.msg_type} on stdin; ignored`);
       return;
     }
-    this.pendingInput = null;
+    this.pendingInputs.delete(id);
     const value = (msg.content as { value?: unknown }).value;
     pending.resolve(typeof value === 'string' ? value : '');
   }
 
-  private cancelInput(): void {
-    const pending = this.pendingInput;
-    this.pendingInput = null;
-    pending?.resolve(null);
+  /** The programs waiting for input get end-of-file: those of one shell, or all. */
+  private cancelInputs(subshell?: SubshellKey): void {
+    for (const [id, pending] of [...this.pendingInputs]) {
+      if (subshell !== undefined && pending.subshell !== subshell) continue;
+      this.pendingInputs.delete(id);
+      pending.resolve(null);
+    }
   }
 
-  private abortQueuedExecutes(): void {
-    const execute = this.shellHandlers.execute_request;
-    for (const m of this.dispatcher.queuedShellRequests) {
-      if (this.shellHandlers[m.header.msg_type as keyof HandlerTable] === execute) this.toAbort.add(m.header.msg_id);
+  /** A request that will not run: an execute says why on iopub too, every request gets an error reply. */
+  private async refuse(ctx: RequestContext, why: ErrorFields): Promise<void> {
+    const type = ctx.request.header.msg_type;
+    if (type === 'execute_request' && (ctx.request.content as { silent?: unknown }).silent !== true) await ctx.publish(ctx.child.error(why));
+    if (isRequestType(type)) await ctx.reply(ctx.child.errorReply(why));
+  }
+
+  // ---- subshells (control channel, JEP 91) --------------------------------------------------
+
+  private async handleCreateSubshell(ctx: RequestContext): Promise<void> {
+    if (this.stopping) return ctx.reply(ctx.child.errorReply(shuttingDown()));
+    let state: ShellState;
+    try {
+      state = this.subshells.create();
+    } catch (err) {
+      if (!(err instanceof TerminalLimitError)) throw err;
+      return ctx.reply(ctx.child.errorReply(errorFields('TerminalLimit', err.message)));
     }
+    const id = state.id!;
+    this.dispatcher.openSubshell(id);
+    log.info(`subshell ${id} created; it becomes a terminal with its first cell`);
+    await ctx.reply(ctx.child.reply<'create_subshell_request'>({ status: 'ok', subshell_id: id }));
+  }
+
+  private async handleDeleteSubshell(ctx: RequestContext): Promise<void> {
+    const { subshell_id: id } = ctx.request.content as unknown as Partial<DeleteSubshellRequest>;
+    if (id === undefined || id === null) {
+      const evalue = id === null
+        ? 'the main shell (subshell_id null, terminal 1) cannot be deleted; shutdown_request ends the kernel'
+        : 'delete_subshell_request needs the subshell_id of the subshell to delete';
+      return ctx.reply(ctx.child.errorReply(errorFields(id === null ? 'MainShell' : 'BadRequest', evalue)));
+    }
+    const state = typeof id === 'string' ? this.subshells.delete(id) : undefined;
+    if (!state) return ctx.reply(ctx.child.errorReply(unknownSubshell(id)));
+    this.dispatcher.closeSubshell(id, subshellDeleted(state.terminal));
+    this.cancelInputs(id);
+    // The reply goes out when the terminal and its processes are gone.
+    if (state.terminal !== null) await this.shells.endTerminal(state.terminal);
+    log.info(`subshell ${id}${state.terminal === null ? '' : ` (terminal ${state.terminal})`} deleted`);
+    await ctx.reply(ctx.child.reply<'delete_subshell_request'>({ status: 'ok' }));
+  }
+
+  private async handleListSubshell(ctx: RequestContext): Promise<void> {
+    const list = this.subshells.list();
+    await ctx.reply(ctx.child.reply<'list_subshell_request'>({
+      status: 'ok',
+      subshell_id: list.map((s) => s.id!),
+      terminals: Object.fromEntries(list.filter((s) => s.terminal !== null).map((s) => [s.id!, s.terminal!])),
+    }));
   }
 
   // ---- everything else ----------------------------------------------------------------------
 
   private async handleKernelInfo(ctx: RequestContext): Promise<void> {
     this.bashVersionCache ??= this.shells.bashVersion();
+    const subshell = ctx.subshell === MAIN_SHELL ? undefined : this.subshells.get(ctx.subshell);
     const content: KernelInfoReply = {
       status: 'ok',
       protocol_version: PROTOCOL_VERSION,
@@ -243,14 +385,15 @@ export class Kernel {
       banner:
         `nslab ${this.options.implementationVersion} — Namespace Lab (bash ${this.bashVersionCache})\n` +
         `Persistent bash shells inside a disposable Linux namespace lab (mode: ${this.shells.mode}).\n` +
-        'Cell options: #| terminal: N, #| wait: false, #| timeout: S (a trailing # comment is allowed)',
+        'Cell options: #| terminal: N, #| wait: false, #| timeout: S (a trailing # comment is allowed)' +
+        (subshell ? (subshell.terminal === null ? '\nThis subshell becomes a terminal of the lab with its first cell.' : `\nThis subshell is terminal ${subshell.terminal} of the lab.`) : ''),
       help_links: [
         { text: 'Bash manual', url: 'https://www.gnu.org/software/bash/manual/' },
         { text: 'namespaces(7)', url: 'https://man7.org/linux/man-pages/man7/namespaces.7.html' },
         { text: 'unshare(1)', url: 'https://man7.org/linux/man-pages/man1/unshare.1.html' },
       ],
       debugger: false,
-      supported_features: [],
+      supported_features: ['kernel subshells'],
     };
     await ctx.reply(ctx.child.reply<'kernel_info_request'>(content));
   }
@@ -258,30 +401,34 @@ export class Kernel {
   private async handleIsComplete(ctx: RequestContext): Promise<void> {
     const { code } = ctx.request.content as unknown as IsCompleteRequest;
     const body = typeof code === 'string' ? parseCell(code).code : '';
-    await ctx.reply(ctx.child.reply<'is_complete_request'>(await checkComplete(body)));
+    await ctx.reply(ctx.child.reply<'is_complete_request'>(await this.introspection.isComplete(body)));
   }
 
   private async handleComplete(ctx: RequestContext): Promise<void> {
     const req = ctx.request.content as unknown as CompleteRequest;
     const code = typeof req.code === 'string' ? req.code : '';
-    const cursor = clampCursor(req.cursor_pos, code);
-    const terminal = parseCell(code).options.terminal;
-    const r = await complete(code, cursor, this.shells.cwdOf?.(terminal));
+    const r = await this.introspection.complete(code, req.cursor_pos, this.shells.terminalView?.(this.terminalOfCell(ctx, code)));
     await ctx.reply(ctx.child.reply<'complete_request'>({ status: 'ok', matches: r.matches, cursor_start: r.start, cursor_end: r.end, metadata: {} }));
   }
 
   private async handleInspect(ctx: RequestContext): Promise<void> {
     const req = ctx.request.content as unknown as InspectRequest;
     const code = typeof req.code === 'string' ? req.code : '';
-    const text = await inspect(code, clampCursor(req.cursor_pos, code), this.shells.cwdOf?.(parseCell(code).options.terminal));
+    const text = await this.introspection.inspect(code, req.cursor_pos, this.shells.terminalView?.(this.terminalOfCell(ctx, code)));
     await ctx.reply(
       ctx.child.reply<'inspect_request'>({ status: 'ok', found: text !== null, data: text === null ? {} : { 'text/plain': text }, metadata: {} }),
     );
   }
 
+  /** The terminal a cell of this request's shell runs in: its own, unless `#| terminal: N`. */
+  private terminalOfCell(ctx: RequestContext, code: string): number {
+    // A subshell with no terminal yet completes against the main shell's directory.
+    return parseCell(code, this.subshells.get(ctx.subshell)?.terminal ?? 1).options.terminal;
+  }
+
   private async handleHistory(ctx: RequestContext): Promise<void> {
     const req = ctx.request.content as unknown as HistoryRequest;
-    let items = this.history;
+    let items = (this.subshells.get(ctx.subshell) ?? this.subshells.main).history;
     if (req.hist_access_type === 'tail') items = items.slice(-Math.max(0, Number(req.n) || 0));
     if (req.hist_access_type === 'search' && typeof req.pattern === 'string') {
       const pattern = req.pattern;
@@ -302,7 +449,10 @@ export class Kernel {
 
   private async handleShutdown(ctx: RequestContext): Promise<void> {
     const restart = (ctx.request.content as unknown as ShutdownRequest).restart === true;
-    this.cancelInput();
+    // Shutdown (and restart, which is a shutdown followed by a new kernel process) ends every
+    // shell with the lab, subshells included (JEP 91: handled at the kernel level).
+    this.stopping = true;
+    this.cancelInputs();
     await this.shells.shutdown();
     // A cell that was running ends now (its shell is gone): let its reply and idle go out
     // before the process exits.
@@ -310,55 +460,4 @@ export class Kernel {
     await ctx.reply(ctx.child.reply<'shutdown_request'>({ status: 'ok', restart }));
     this.options.onShutdown?.(restart);
   }
-}
-
-function errorFields(ename: string, evalue: string): ErrorFields {
-  // The traceback is what frontends display: one plain line, no invented stack.
-  return { ename, evalue, traceback: [`\x1b[31m${ename}\x1b[0m: ${evalue}`] };
-}
-
-/**
- * user_expressions are Python-centric (spec: "Execute"): nslab evaluates nothing it was not asked
- * to run as a cell, so each expression is answered explicitly with an error.
- */
-function answerUserExpressions(exprs: unknown): JsonObject {
-  const out: JsonObject = {};
-  if (exprs && typeof exprs === 'object') {
-    for (const name of Object.keys(exprs)) {
-      out[name] = { status: 'error', ename: 'NotSupported', evalue: 'nslab does not evaluate user_expressions', traceback: [] };
-    }
-  }
-  return out;
-}
-
-function clampCursor(pos: unknown, code: string): number {
-  const n = typeof pos === 'number' && Number.isFinite(pos) ? Math.trunc(pos) : code.length;
-  return Math.max(0, Math.min(code.length, n));
-}
-
-/**
- * Does `text` match the history-search `glob` (`*` any run, `?` one character)? A linear
- * two-pointer match: a regex made from the glob backtracks exponentially on `*a*a*a*…b`.
- */
-export function globMatch(glob: string, text: string): boolean {
-  let g = 0;
-  let t = 0;
-  let star = -1;
-  let resume = 0;
-  while (t < text.length) {
-    if (g < glob.length && (glob[g] === '?' || glob[g] === text[t])) {
-      g++;
-      t++;
-    } else if (g < glob.length && glob[g] === '*') {
-      star = g++;
-      resume = t;
-    } else if (star >= 0) {
-      g = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (g < glob.length && glob[g] === '*') g++;
-  return g === glob.length;
 }

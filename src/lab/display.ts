@@ -9,13 +9,17 @@
 /** The variable that holds the display marker's prefix in every lab shell. */
 export const DISPLAY_ENV = 'NSLAB_DISPLAY';
 
-export interface DisplayBundleInput {
+/**
+ * Rich output a program in the lab asks for (a Jupyter mime bundle: `text/plain`,
+ * `image/svg+xml`, …), as `display_data` carries it. The shell's parser reads one back.
+ */
+export interface DisplayBundle {
   data: Record<string, string>;
-  metadata?: Record<string, unknown>;
+  metadata: Record<string, unknown>;
 }
 
-/** The sequence that shows `bundle` as rich output, given the prefix from NSLAB_DISPLAY. */
-export function displaySequence(prefix: string, bundle: DisplayBundleInput): string {
+/** The sequence that shows `bundle` as rich output (no metadata: `{}`), given the prefix from NSLAB_DISPLAY. */
+export function displaySequence(prefix: string, bundle: Pick<DisplayBundle, 'data'> & Partial<DisplayBundle>): string {
   const json = JSON.stringify({ data: bundle.data, metadata: bundle.metadata ?? {} });
   return `\x1b]${prefix};${Buffer.from(json, 'utf8').toString('base64')}\x07`;
 }

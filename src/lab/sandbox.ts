@@ -7,7 +7,7 @@
  * spawns them in PTYs. Facts behind every flag are in README "The lab".
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { which } from '../common/processes.js';
 
 export type LabMode = 'lab' | 'rootless' | 'host';
 
@@ -20,12 +20,6 @@ export interface LabPlan {
   mode: LabMode;
   /** Why the lab is not the one asked for (shown to the learner in the first cell's output). */
   notice: string | null;
-}
-
-const SEARCH_PATH = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'];
-function which(name: string): string | null {
-  for (const dir of SEARCH_PATH) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
-  return null;
 }
 
 /** Namespace flags of the lab, shared by its creation (unshare) and joining it (nsenter). */

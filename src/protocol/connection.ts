@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ConnectionFileError, ProtocolError } from './errors.js';
 import { Signer } from './signing.js';
+import { isPlainObject } from '../common/json.js';
 
 export type ZmqTransportKind = 'tcp' | 'ipc';
 
@@ -59,8 +60,8 @@ export function parseConnectionInfo(json: unknown, source: string): ConnectionIn
   const fail = (problem: string, cause?: unknown): never => {
     throw new ConnectionFileError(source, problem, cause === undefined ? undefined : { cause });
   };
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('must contain a JSON object');
-  const data = json as Record<string, unknown>;
+  if (!isPlainObject(json)) return fail('must contain a JSON object');
+  const data = json;
 
   const string = (field: string): string => {
     const value = data[field];

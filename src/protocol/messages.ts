@@ -5,11 +5,12 @@
  * content; `REPLY_TYPE` maps each request to its reply. Handlers never spell a msg_type:
  * they build messages with `childOf(parent)`, which derives the type from the table.
  *
- * Spec: https://jupyter-client.readthedocs.io/en/stable/messaging.html (protocol 5.3)
+ * Spec: https://jupyter-client.readthedocs.io/en/stable/messaging.html (protocol 5.5: 5.3 plus
+ * kernel subshells, JEP 91, https://jupyter.org/enhancement-proposals/91-kernel-subshells/kernel-subshells.html)
  */
 import { v4 as uuidv4 } from 'uuid';
 
-export const PROTOCOL_VERSION = '5.3';
+export const PROTOCOL_VERSION = '5.5';
 
 /** The header of every message (spec: "General Message Format"). */
 export interface Header {
@@ -20,6 +21,7 @@ export interface Header {
   date: string;
   msg_type: string;
   version: string;
+  /** Which subshell a shell request is for (protocol 5.5); absent or null: the main shell. */
   subshell_id?: string | null;
 }
 
@@ -40,6 +42,8 @@ export interface ErrorFields {
   evalue: string;
   traceback: string[];
 }
+/** Any reply may say that its request failed (spec: "Request-Reply"). */
+export type ErrorReply = { status: 'error' } & ErrorFields;
 export type ExecuteReply =
   | { status: 'ok'; execution_count: number; user_expressions: JsonObject; payload: JsonObject[] }
   | ({ status: 'error'; execution_count: number; user_expressions?: JsonObject } & ErrorFields)
@@ -93,7 +97,16 @@ export interface CommInfoRequest { target_name?: string }
 export interface CommInfoReply { status: 'ok'; comms: { [commId: string]: { target_name: string } } }
 export interface ShutdownRequest { restart: boolean }
 export interface ShutdownReply { status: 'ok'; restart: boolean }
-export type InterruptReply = { status: 'ok' } | ({ status: 'error' } & ErrorFields);
+export type InterruptReply = { status: 'ok' } | ErrorReply;
+// Kernel subshells (JEP 91), on the control channel.
+export type CreateSubshellReply = { status: 'ok'; subshell_id: string } | ErrorReply;
+export interface DeleteSubshellRequest { subshell_id: string }
+export type DeleteSubshellReply = { status: 'ok' } | ErrorReply;
+/**
+ * The main shell is not listed (JEP 91). `terminals` is nslab's own addition (clients ignore
+ * fields they do not know): the lab terminal of each subshell that has one (from its first cell).
+ */
+export type ListSubshellReply = { status: 'ok'; subshell_id: string[]; terminals: { [subshellId: string]: number } } | ErrorReply;
 export interface Stream { name: 'stdout' | 'stderr'; text: string }
 export interface DisplayData { data: JsonObject; metadata: JsonObject; transient?: JsonObject }
 export interface ExecuteInput { code: string; execution_count: number }
@@ -126,6 +139,12 @@ export interface ContentMap {
   shutdown_reply: ShutdownReply;
   interrupt_request: Empty;
   interrupt_reply: InterruptReply;
+  create_subshell_request: Empty;
+  create_subshell_reply: CreateSubshellReply;
+  delete_subshell_request: DeleteSubshellRequest;
+  delete_subshell_reply: DeleteSubshellReply;
+  list_subshell_request: Empty;
+  list_subshell_reply: ListSubshellReply;
   // iopub
   stream: Stream;
   display_data: DisplayData;
@@ -156,6 +175,9 @@ export const REPLY_TYPE = {
   comm_info_request: 'comm_info_reply',
   shutdown_request: 'shutdown_reply',
   interrupt_request: 'interrupt_reply',
+  create_subshell_request: 'create_subshell_reply',
+  delete_subshell_request: 'delete_subshell_reply',
+  list_subshell_request: 'list_subshell_reply',
   input_request: 'input_reply',
 } as const satisfies Partial<Record<MsgType, MsgType>>;
 export type RequestType = keyof typeof REPLY_TYPE;
@@ -171,7 +193,9 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set<keyof ContentMap>([
   'execute_request', 'execute_reply', 'inspect_request', 'inspect_reply', 'complete_request',
   'complete_reply', 'history_request', 'history_reply', 'is_complete_request', 'is_complete_reply',
   'kernel_info_request', 'kernel_info_reply', 'comm_info_request', 'comm_info_reply',
-  'shutdown_request', 'shutdown_reply', 'interrupt_request', 'interrupt_reply', 'stream',
+  'shutdown_request', 'shutdown_reply', 'interrupt_request', 'interrupt_reply', 'create_subshell_request',
+  'create_subshell_reply', 'delete_subshell_request', 'delete_subshell_reply', 'list_subshell_request',
+  'list_subshell_reply', 'stream',
   'display_data', 'update_display_data', 'execute_input', 'execute_result', 'error', 'status',
   'clear_output', 'input_request', 'input_reply', 'comm_open', 'comm_msg', 'comm_close',
 ]);
@@ -253,6 +277,17 @@ export class ChildBuilder<P extends MsgType> {
     const requestType = this.parent.header.msg_type as R;
     if (!isRequestType(requestType)) throw new Error(`${requestType} has no reply type`);
     return this.make(REPLY_TYPE[requestType] as ReplyTypeOf<R>, content, metadata);
+  }
+
+  /**
+   * The reply to the parent request, saying it failed: whatever the request was, its reply type
+   * with `status: 'error'` (spec: "Request-Reply"). Throws for a message that has no reply.
+   */
+  errorReply(fields: ErrorFields): Message {
+    const requestType = this.parent.header.msg_type;
+    if (!isRequestType(requestType)) throw new Error(`${requestType} has no reply type`);
+    const content: ErrorReply = { status: 'error', ...fields };
+    return this.make(REPLY_TYPE[requestType], content as ContentMap[ReplyTypeOf<typeof requestType>]);
   }
 
   status(state: ExecutionState): Message<'status'> { return this.make('status', { execution_state: state }); }

@@ -22,6 +22,7 @@ import {
 } from './errors.js';
 import type { Header, JsonObject, Message, UntypedMessage } from './messages.js';
 import type { Signer } from './signing.js';
+import { isPlainObject } from '../common/json.js';
 
 /** Separates the routing identities from the message proper. */
 export const DELIMITER = Buffer.from('<IDS|MSG>', 'ascii');
@@ -107,12 +108,9 @@ function parseJson(frame: JsonFrame, bytes: Buffer): unknown {
   }
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function requireObject(field: string, value: unknown): asserts value is JsonObject {
-  if (!isObject(value)) throw new InvalidShape(field, 'a JSON object');
+  // JSON.parse made it, so every value in a plain object is JSON.
+  if (!isPlainObject(value)) throw new InvalidShape(field, 'a JSON object');
 }
 
 /**

@@ -28,13 +28,15 @@ const CLOSE_LINGER_MS = 200;
 
 type Listener = (channel: InboundChannel, msg: UntypedMessage) => void;
 
-interface Sockets {
+// A type, not an interface: Object.values() then knows the sockets' type (an interface has no
+// index signature, and Object.values would give `any`).
+type Sockets = {
   shell: zmq.Router;
   control: zmq.Router;
   stdin: zmq.Router;
   iopub: zmq.Publisher;
   heartbeat: zmq.Router;
-}
+};
 
 /** Binding order, and the connection-file field holding each socket's port. */
 const PORTS: readonly [keyof Sockets, PortField][] = [

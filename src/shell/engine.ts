@@ -3,7 +3,8 @@
  * lab's first shell, child of the lab's init); terminals 2, 3, … are shells joined to the same
  * lab on first use, like `docker exec` into the article's container.
  *
- * Knows nothing about Jupyter: the kernel calls `run`, `interrupt` and `shutdown`.
+ * Knows nothing about Jupyter: the kernel calls `run`, `interrupt` and `shutdown`, and opens and
+ * ends terminals for consoles of their own (`openTerminal`, `endTerminal`).
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
 import { processTree, readStat } from './procfs.js';
 import { ShellSession, type CellIO, type CellResult, type RunOptions } from './session.js';
+import type { TerminalView } from './terminal-view.js';
 import { logger } from '../log.js';
 
 const log = logger('engine');
@@ -51,6 +53,8 @@ export class ShellEngine {
   private readonly limits: OutputLimits;
   private readonly interruptGraceMs: number;
   private readonly running = new Set<number>();
+  /** Terminals a console of its own types into (nstree marks their shells). */
+  private readonly consoles = new Set<number>();
   /** Said once, in the next cell's output. */
   private pendingNotices: string[] = [];
   private labGeneration = 0;
@@ -101,7 +105,7 @@ export class ShellEngine {
     this.running.add(n);
     try {
       const result = await session.run(code, io, options);
-      if (result.outcome === 'exited') this.onShellExited(n);
+      if (result.outcome === 'exited') this.onShellExited(n, session);
       return result;
     } finally {
       this.running.delete(n);
@@ -112,6 +116,55 @@ export class ShellEngine {
   interrupt(n?: number): void {
     const targets = n === undefined ? [...this.running] : [n];
     for (const t of targets) this.terminals.get(t)?.interrupt();
+  }
+
+  /** Terminal numbers whose shell runs or is starting. */
+  terminalsInUse(): number[] {
+    const live = [...this.terminals].filter(([, s]) => s.alive).map(([n]) => n);
+    return [...new Set([...live, ...this.starting.keys()])].sort((a, b) => a - b);
+  }
+
+  /**
+   * Start terminal `n` now instead of on its first cell. `console`: a frontend of its own types
+   * into it (a subshell console); its shells get NSLAB_CONSOLE=1, and nstree says so.
+   */
+  async openTerminal(n: number, options: { console?: boolean } = {}): Promise<void> {
+    if (this.closed) throw new Error('the engine is shut down');
+    if (options.console) this.consoles.add(n);
+    await this.terminal(n);
+  }
+
+  /**
+   * End terminal `n`: its shell, everything started from it, and the processes of the lab that
+   * left it (`setsid … &`, `nohup … &`, found by the NSLAB_TERMINAL they inherited). A cell
+   * running there ends as `exited`; a later cell in `n` starts a fresh shell. Terminal 1 is the
+   * lab itself and is not ended this way.
+   */
+  async endTerminal(n: number): Promise<void> {
+    if (n === 1) throw new Error('terminal 1 is the lab itself; shutdown ends it');
+    this.consoles.delete(n);
+    await this.starting.get(n)?.catch(() => undefined);
+    const session = this.terminals.get(n);
+    this.terminals.delete(n);
+    const init = this.initPid;
+    const escaped = init === null ? [] : processTree(init).filter((pid) => terminalOfProcess(pid) === n);
+    if (session) {
+      session.kill();
+      await withTimeout(session.exited, 3000);
+    }
+    const killed: number[] = [];
+    for (const pid of escaped.reverse()) {
+      // Read again: the PID must still be that process (not reused after it ended).
+      if (terminalOfProcess(pid) !== n) continue;
+      try { process.kill(pid, 'SIGKILL'); killed.push(pid); } catch { /* gone already */ }
+    }
+    // The reply to the delete says the terminal ended: wait (bounded) until the killed ones are
+    // really gone — SIGKILL is delivered asynchronously, and on a loaded machine a process can
+    // still be seen for a few milliseconds after kill() returned.
+    for (let waited = 0; waited < 1000 && killed.some((pid) => terminalOfProcess(pid) === n); waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    log.info(`terminal ${n} ended${escaped.length ? ` with ${escaped.length} process(es) that had left it` : ''}`);
   }
 
   /** End the lab and every process in it; the engine can not be used afterwards. */
@@ -133,8 +186,8 @@ export class ShellEngine {
     return [...this.terminals.values()].flatMap((s) => processTree(s.pid));
   }
 
-  cwdOf(n: number): string | undefined {
-    return this.terminals.get(n)?.shellCwd();
+  terminalView(n: number): TerminalView | undefined {
+    return this.terminals.get(n)?.terminalView();
   }
 
   bashVersion(): string {
@@ -176,6 +229,7 @@ export class ShellEngine {
       PATH: `${process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}:${this.toolsDir}`,
       // Which terminal a shell belongs to: nstree labels each terminal's first shell with it.
       NSLAB_TERMINAL: String(n),
+      ...(this.consoles.has(n) ? { NSLAB_CONSOLE: '1' } : {}),
       ...(this.plan.mode === 'host' ? {} : { HOME: join(this.dir, 'home') }),
       ...markerEnvironment(this.nonce),
     });
@@ -259,7 +313,9 @@ export class ShellEngine {
     }
   }
 
-  private onShellExited(n: number): void {
+  private onShellExited(n: number, session: ShellSession): void {
+    // Ended on purpose (endTerminal, endLab): nothing to say.
+    if (this.terminals.get(n) !== session) return;
     if (n === 1 && this.mode !== 'host') {
       // The lab's first shell is the only child of its init: when it ends, the lab ends, and
       // every other terminal with it (as a container stops when its main process exits).
@@ -288,6 +344,16 @@ function findLabInit(ptyPid: number, mode: LabMode): number | null {
     if (st && st.ppid === ptyPid && pid !== ptyPid) return pid;
   }
   return null;
+}
+
+/** The terminal number a process inherited (NSLAB_TERMINAL in its environment), if readable. */
+function terminalOfProcess(pid: number): number | null {
+  try {
+    const m = /(?:^|\0)NSLAB_TERMINAL=([0-9]+)(?:\0|$)/.exec(readFileSync(`/proc/${pid}/environ`, 'latin1'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 const DIR_PREFIX = 'nslab-';

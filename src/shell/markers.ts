@@ -14,7 +14,7 @@
  * `$?` expanded inside PS1 still holds the command's status, so we keep the marker in NSLAB_PS1
  * and let the (exported) PROMPT_COMMAND put it back into PS1 before every prompt.
  * dash has no PROMPT_COMMAND but uses the exported PS1 and expands `$?` and `$$` in it.
- * (See docs/notes in README "How the engine works".)
+ * (README "How a cell runs", "Markers from the shell itself".)
  *
  * The nonce is random per kernel, so program output cannot end a cell by accident.
  */

@@ -8,9 +8,12 @@ export interface OutputLimits {
   /** Longest time text waits before it is handed on (ms). */
   coalesceMs: number;
   /**
-   * Longest time an unfinished last line (no newline yet) is held back (ms). A program that
-   * then waits for input showed it as its prompt: it becomes the input request's prompt
-   * instead of output, so frontends do not show it twice.
+   * An unfinished last line (no newline yet) that is still growing goes out after this long
+   * (ms): a progress line. One that stopped growing is held until the owner says what it is
+   * ({@link OutputCoalescer.releaseUnfinishedLine}: nobody waits for input) or takes it as the
+   * prompt of a program waiting for input ({@link OutputCoalescer.takeUnfinishedLine}), so a
+   * prompt is always the input request's prompt, never shown as output first (whatever the
+   * timing: the decision waits for /proc to say, not for a clock).
    */
   partialLineMs: number;
   /** Text handed on at once when this much has gathered (characters). */
@@ -28,6 +31,8 @@ export class OutputCoalescer {
   /** The unfinished last line, and since when it waits. */
   private partial = '';
   private partialSince = 0;
+  /** When text was last added to the unfinished line. */
+  private partialWrittenAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private total = 0;
   private capped = false;
@@ -60,6 +65,7 @@ export class OutputCoalescer {
       if (!this.partial) this.partialSince = Date.now();
       this.partial += text;
     }
+    if (this.partial) this.partialWrittenAt = Date.now();
     if (this.capped) {
       this.flush();
       this.onCap(this.limits.capChars);
@@ -85,6 +91,19 @@ export class OutputCoalescer {
     return text;
   }
 
+  /** The unfinished last line held back, if any, and since when (ms since the epoch). */
+  get heldSince(): number | null {
+    return this.partial ? this.partialSince : null;
+  }
+
+  /** Hand on the unfinished last line now: nobody waits for input, so it is plain output. */
+  releaseUnfinishedLine(): void {
+    if (!this.partial) return;
+    this.lines += this.partial;
+    this.partial = '';
+    this.handOn(false);
+  }
+
   private schedule(ms: number): void {
     if (!this.timer) this.timer = setTimeout(() => { this.timer = null; this.handOn(false); }, ms);
   }
@@ -94,12 +113,16 @@ export class OutputCoalescer {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const heldFor = Date.now() - this.partialSince;
-    const withPartial = everything || heldFor >= this.limits.partialLineMs;
+    const now = Date.now();
+    const heldFor = now - this.partialSince;
+    // Still growing: written to within the last coalescing period or two. A prompt stops growing
+    // the moment it is written, and stays held however late this timer runs.
+    const growing = now - this.partialWrittenAt < 2 * this.limits.coalesceMs;
+    const withPartial = everything || (growing && heldFor >= this.limits.partialLineMs);
     const text = this.lines + (withPartial ? this.partial : '');
     this.lines = '';
     if (withPartial) this.partial = '';
-    else if (this.partial) this.schedule(this.limits.partialLineMs - heldFor);
+    else if (this.partial && growing) this.schedule(Math.max(this.limits.coalesceMs, this.limits.partialLineMs - heldFor));
     if (text) this.deliver(text);
   }
 }

@@ -5,7 +5,8 @@
  *   - which process group is in the foreground (to kill it when ^C is ignored)?
  */
 import { execFile } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readlinkSync, readdirSync, readSync } from 'node:fs';
+import { constants } from 'node:os';
+import { closeSync, openSync, readFileSync, readlinkSync, readdirSync, readSync, statSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -17,6 +18,8 @@ export interface ProcStat {
   tpgid: number;
   /** Start time in clock ticks since boot: with the PID, names a process uniquely. */
   start: string;
+  /** Device number of the controlling terminal (0 if none), as the kernel encodes it. */
+  ttyNr: number;
 }
 
 export function readStat(pid: number): ProcStat | null {
@@ -38,6 +41,7 @@ export function readStat(pid: number): ProcStat | null {
     pgrp: Number(rest[2]),
     tpgid: Number(rest[5]),
     start: rest[19],
+    ttyNr: Number(rest[4]),
   };
 }
 
@@ -98,7 +102,7 @@ const MAX_WAIT_FDS = 4096;
  * descriptor. `ping` waiting for its socket between packets is not waiting for us; Python's
  * readline waiting on stdin is. If the memory cannot be read, stdin being the terminal decides.
  */
-function waitsOnTty(pid: number, nr: number, args: string[], ttyPath: string): boolean {
+function waitsOnTty(pid: number, nr: number, args: string[], term: Terminal): boolean {
   const arch = process.arch;
   const arg = (i: number) => {
     try {
@@ -113,7 +117,7 @@ function waitsOnTty(pid: number, nr: number, args: string[], ttyPath: string): b
       if (fds === null || nfds === null || nfds > BigInt(MAX_WAIT_FDS)) return false;
       const mem = readMemory(pid, fds, Number(nfds) * 8); // struct pollfd { int fd; short events, revents; }
       for (let off = 0; off + 8 <= mem.length; off += 8) {
-        if (mem.readInt16LE(off + 4) & POLLIN && isTty(pid, mem.readInt32LE(off), ttyPath)) return true;
+        if (mem.readInt16LE(off + 4) & POLLIN && isTty(pid, mem.readInt32LE(off), term)) return true;
       }
       return false;
     }
@@ -122,7 +126,7 @@ function waitsOnTty(pid: number, nr: number, args: string[], ttyPath: string): b
       if (nfds === null || readfds === null || readfds === 0n || nfds > BigInt(MAX_WAIT_FDS)) return false;
       const bits = readMemory(pid, readfds, Math.ceil(Number(nfds) / 8)); // fd_set, little-endian words
       for (let fd = 0; fd < Number(nfds); fd++) {
-        if (bits[fd >> 3] & (1 << (fd & 7)) && isTty(pid, fd, ttyPath)) return true;
+        if (bits[fd >> 3] & (1 << (fd & 7)) && isTty(pid, fd, term)) return true;
       }
       return false;
     }
@@ -131,11 +135,11 @@ function waitsOnTty(pid: number, nr: number, args: string[], ttyPath: string): b
     if (epfd === null) return false;
     const info = readFileSync(`/proc/${pid}/fdinfo/${epfd}`, 'latin1');
     for (const m of info.matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)/gm)) {
-      if (parseInt(m[2], 16) & EPOLLIN && isTty(pid, Number(m[1]), ttyPath)) return true;
+      if (parseInt(m[2], 16) & EPOLLIN && isTty(pid, Number(m[1]), term)) return true;
     }
     return false;
   } catch {
-    return isTty(pid, 0, ttyPath);
+    return isTty(pid, 0, term);
   }
 }
 
@@ -150,11 +154,43 @@ function readMemory(pid: number, address: bigint, length: number): Buffer {
   }
 }
 
-function isTty(pid: number, fd: number, ttyPath: string): boolean {
+/** How a process reads the terminal: through the descriptor it was given, or its own open of /dev/tty. */
+type TtyAccess = 'given' | 'own';
+
+/**
+ * Whether descriptor `fd` of `pid` is our terminal: the terminal's own device (`/dev/pts/N`,
+ * what stdin is), or `/dev/tty` while our terminal is the process's controlling terminal.
+ * getpass(3), Python's getpass, passwd, ssh, sudo and openssl open `/dev/tty` themselves to ask
+ * for a secret even when stdin is redirected; /proc shows that descriptor as `/dev/tty`.
+ */
+function ttyAccess(pid: number, fd: number, term: Terminal): TtyAccess | null {
+  let target: string;
   try {
-    return readlinkSync(`/proc/${pid}/fd/${fd}`) === ttyPath;
+    target = readlinkSync(`/proc/${pid}/fd/${fd}`);
   } catch {
-    return false;
+    return null;
+  }
+  if (target === term.path) return 'given';
+  if (target === '/dev/tty' && term.device !== null && readStat(pid)?.ttyNr === term.device) return 'own';
+  return null;
+}
+
+function isTty(pid: number, fd: number, term: Terminal): boolean {
+  return ttyAccess(pid, fd, term) !== null;
+}
+
+/** A terminal by its path (`/dev/pts/N`) and device number (null if it cannot be read). */
+export interface Terminal {
+  path: string;
+  device: number | null;
+}
+
+export function terminal(path: string): Terminal {
+  try {
+    // st_rdev and /proc/PID/stat's tty_nr agree for every device number a PTY gets (major < 4096).
+    return { path, device: Number(statSync(path).rdev) };
+  } catch {
+    return { path, device: null };
   }
 }
 
@@ -163,15 +199,20 @@ export interface Waiter {
   comm: string;
   /** Its PID in its own (innermost) PID namespace, what `$$` prints there. */
   innerPid: number;
+  /**
+   * It reads through its own open of /dev/tty (getpass and the programs that ask for a secret
+   * the usual way), not through the descriptor it was given. Known for read(2) only.
+   */
+  ownTty: boolean;
 }
 
 /**
- * The foreground process of the terminal `ttyPath` that is blocked reading it, if any, among
+ * The foreground process of the terminal `term` that is blocked reading it, if any, among
  * `rootPid` and its descendants. A process in read(2) on the terminal, or in poll/select/epoll
  * on a set of descriptors that includes the terminal for input (line editors such as Python's
  * readline wait that way).
  */
-export function findTerminalReader(rootPid: number, ttyPath: string): Waiter | null {
+export function findTerminalReader(rootPid: number, term: Terminal): Waiter | null {
   const reads = READ_SYSCALLS[process.arch] ?? READ_SYSCALLS.x64;
   const waits = WAIT_SYSCALLS[process.arch] ?? WAIT_SYSCALLS.x64;
   for (const pid of processTree(rootPid)) {
@@ -184,10 +225,10 @@ export function findTerminalReader(rootPid: number, ttyPath: string): Waiter | n
       continue;
     }
     const nr = Number(fields[0]);
-    const waiting = reads.includes(nr) ? isTty(pid, Number(fields[1]), ttyPath) : waits.includes(nr) && waitsOnTty(pid, nr, fields.slice(1), ttyPath);
-    if (waiting) {
+    const access = reads.includes(nr) ? ttyAccess(pid, Number(fields[1]), term) : waits.includes(nr) && waitsOnTty(pid, nr, fields.slice(1), term) ? 'given' : null;
+    if (access) {
       const ns = nsPids(pid);
-      return { pid, comm: st.comm, innerPid: ns[ns.length - 1] ?? pid };
+      return { pid, comm: st.comm, innerPid: ns[ns.length - 1] ?? pid, ownTty: access === 'own' };
     }
   }
   return null;
@@ -214,18 +255,52 @@ export function pidNamespace(pid: number): string | null {
 export interface TerminalModes {
   /** Canonical (line-by-line) input: `read`, `cat`, password prompts. Off for line editors. */
   canonical: boolean;
+  /** The terminal echoes what is typed (`echo`). Always off in nslab's terminals, see below. */
+  echo: boolean;
+  /** Erase-line echo (`echok`) and signal keys (`isig`): on unless a program turned them off. */
+  echoKill: boolean;
+  signals: boolean;
 }
 
 /**
  * The terminal's line discipline flags. /proc does not show them, so this asks `stty` to read
- * them from the terminal device (it changes nothing). Only used when a program waits for input.
+ * them from the terminal device (it changes nothing; on Linux a PTY's flags live with its slave
+ * side, which is what `stty -F /dev/pts/N` and tcgetattr on the master both read). Only used
+ * when a program waits for input.
  */
 export function terminalModes(ttyPath: string): Promise<TerminalModes | null> {
   return new Promise((resolve) => {
     execFile('stty', ['-a', '-F', ttyPath], { timeout: 2000 }, (err, stdout) => {
       if (err) return resolve(null);
       const flags = new Set(stdout.split(/[\s;]+/));
-      resolve({ canonical: flags.has('icanon') });
+      resolve({ canonical: flags.has('icanon'), echo: flags.has('echo'), echoKill: flags.has('echok'), signals: flags.has('isig') });
     });
   });
+}
+
+/**
+ * Whether `pid` blocks SIGTSTP (/proc/PID/status, SigBlk). Linux-PAM's terminal conversation
+ * (`su`, `passwd`, `login`) blocks it while it reads an answer, so that ^Z cannot leave the
+ * terminal with its echo off; it clears only ECHO and reads stdin, so this is how it is told.
+ */
+export function blocksStopSignal(pid: number): boolean {
+  try {
+    const m = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m !== null && (BigInt(`0x${m[1]}`) & (1n << BigInt(constants.signals.SIGTSTP - 1))) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a foreground process on the terminal (`rootPid` and its descendants) is running or
+ * in an uninterruptible wait rather than sleeping: one that just printed a prompt may be on its
+ * way to read the terminal.
+ */
+export function foregroundRunning(rootPid: number): boolean {
+  for (const pid of processTree(rootPid)) {
+    const st = readStat(pid);
+    if (st && st.pgrp === st.tpgid && (st.state === 'R' || st.state === 'D')) return true;
+  }
+  return false;
 }

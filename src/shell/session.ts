@@ -12,8 +12,9 @@ import { StreamParser } from './stream-parser.js';
 import type { DisplayBundle, ParserEvent } from './types.js';
 import { armingLine } from './markers.js';
 import { Backlog, DEFAULT_LIMITS, OutputCoalescer, type OutputLimits } from './output.js';
-import { findTerminalReader, foregroundGroup, nsPids, processTree, readStat, SHELL_NAMES, terminalModes, type ProcStat, type Waiter } from './procfs.js';
+import { blocksStopSignal, findTerminalReader, foregroundGroup, foregroundRunning, nsPids, processTree, readStat, SHELL_NAMES, terminal, terminalModes, type ProcStat, type Terminal, type TerminalModes, type Waiter } from './procfs.js';
 import type { Command } from '../lab/sandbox.js';
+import { terminalViewOf, type TerminalView } from './terminal-view.js';
 import { logger } from '../log.js';
 
 const log = logger('shell');
@@ -84,13 +85,15 @@ type ControlEvent =
 const PASSWORD_PROMPT = /pass(word|phrase)|PIN\b|パスワード|暗証/i;
 const EXIT_DRAIN_MS = 50;
 const CONFIRM_WAIT_MS = 25;
+/** How long an unfinished line is held while its program is busy (see settleUnfinishedLine). */
+const BUSY_PROMPT_MS = 1000;
 /** How long the PTY's process gets to reap its killed children before it is killed itself. */
 const KILL_REAP_MS = 300;
 
 export class ShellSession {
   private readonly term: pty.IPty;
   private readonly parser: StreamParser;
-  private readonly tty: string;
+  private readonly tty: Terminal;
   private readonly limits: OutputLimits;
   private readonly interruptGraceMs: number;
   private readonly quietMs: number;
@@ -110,6 +113,8 @@ export class ShellSession {
   private interruptRequested = false;
   /** Output is dropped until the next prompt (while a cancelled command is unwound). */
   private muted = false;
+  /** A line break held back after an interrupt (bash's newline after a job killed by ^C). */
+  private heldBreak = '';
   private readonly armedPids = new Set<number>();
   private readonly untrackedNoticed = new Set<number>();
   /** What the terminal is doing between cells. */
@@ -136,7 +141,7 @@ export class ShellSession {
       encoding: null,
     } as pty.IPtyForkOptions);
     this.pid = this.term.pid;
-    this.tty = (this.term as unknown as { _pty?: string })._pty ?? safeReadlink(`/proc/${this.pid}/fd/0`) ?? '';
+    this.tty = terminal((this.term as unknown as { _pty?: string })._pty ?? safeReadlink(`/proc/${this.pid}/fd/0`) ?? '');
     this.term.onData((data: string | Buffer) => this.onData(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
     this.term.onExit(() => {
       // node-pty may report the exit before the last output was delivered (see README, "PTY
@@ -191,6 +196,8 @@ export class ShellSession {
       if (kept.dropped) io.onNotice(`nslab: ${formatChars(kept.dropped)} of output from the command left running were not kept.\n`);
       return await this.typeCell(code, io, options, coalescer);
     } finally {
+      if (this.heldBreak) coalescer.write(this.heldBreak);
+      this.heldBreak = '';
       coalescer.flush();
       this.coalescer = null;
       this.cellIo = null;
@@ -303,7 +310,7 @@ export class ShellSession {
       this.type(armingLine(this.opts.nonce) + '\r');
       return 'armed';
     }
-    const modes = await terminalModes(this.tty);
+    const modes = await terminalModes(this.tty.path);
     const lineEditor = (modes !== null && !modes.canonical) || (isShell && !isOurPromptingShell);
     if (lineEditor) {
       if (!this.untrackedNoticed.has(w.pid)) {
@@ -321,7 +328,7 @@ export class ShellSession {
     // after the answer, with it), not also as output.
     const prompt = io.requestInput && !this.interruptRequested ? out.takeUnfinishedLine() : '';
     out.flush();
-    const password = PASSWORD_PROMPT.test(prompt || out.tail);
+    const password = readsSecret(w, modes) || PASSWORD_PROMPT.test(prompt || out.tail);
     const answer = io.requestInput && !this.interruptRequested ? await io.requestInput(prompt, password) : null;
     if (this.interruptRequested) return 'answered'; // ^C was typed meanwhile; the prompt follows
     if (answer === null) {
@@ -371,12 +378,12 @@ export class ShellSession {
   }
 
   /**
-   * The current directory of the shell that last showed its prompt (the innermost one), as a
-   * path that works from this machine whatever mount namespace the shell is in.
+   * The shell that last showed its prompt (the innermost one) as this machine sees it: its
+   * directory and root work from here whatever mount namespace the shell is in.
    */
-  shellCwd(): string | undefined {
+  terminalView(): TerminalView | undefined {
     const shell = this.lastPromptPid === null ? null : this.findShell(this.lastPromptPid);
-    return shell ? `/proc/${shell.pid}/cwd` : undefined;
+    return shell ? terminalViewOf(shell.pid) : undefined;
   }
 
   /** Resize the terminal (columns decide how wide `ps -ef` may print). */
@@ -398,8 +405,16 @@ export class ShellSession {
   private onParserEvent(e: ParserEvent): void {
     if (e.kind === 'output') {
       if (this.muted) return;
-      if (this.coalescer) this.coalescer.write(e.text);
-      else this.backlog.write(e.text);
+      let text = e.text;
+      if (this.interruptRequested && this.coalescer) {
+        // Hold back a final line break until the next output or the prompt (see below).
+        text = this.heldBreak + text;
+        this.heldBreak = text.endsWith('\n') ? '\n' : '';
+        text = text.slice(0, text.length - this.heldBreak.length);
+      }
+      if (!text) return;
+      if (this.coalescer) this.coalescer.write(text);
+      else this.backlog.write(text);
       if (this.watching) this.armQuietCheck();
       return;
     }
@@ -408,6 +423,14 @@ export class ShellSession {
       return;
     }
     if (e.kind === 'prompt') this.muted = false;
+    if (this.heldBreak) {
+      // After ^C kills a foreground job, bash prints a line break to end the line the terminal's
+      // echo of `^C` would have left (jobs.c); nslab's terminal echoes nothing, so right before
+      // the prompt, after a job that died of SIGINT (status 130), it is an empty line of nothing.
+      const fromBash = e.kind === 'prompt' && e.exitCode === 130;
+      if (!fromBash) this.coalescer?.write(this.heldBreak);
+      this.heldBreak = '';
+    }
     this.pushEvent(e.kind === 'prompt' ? { kind: 'prompt', exitCode: e.exitCode, shellPid: e.shellPid } : { kind: 'continuation' });
   }
 
@@ -495,6 +518,7 @@ export class ShellSession {
     const before = this.eventCount;
     const w = findTerminalReader(this.pid, this.tty);
     if (!w) {
+      this.settleUnfinishedLine();
       // Long-running commands: look less often the longer they run.
       this.armQuietCheck(Math.min(lastDelay * 2, 400));
       return;
@@ -509,6 +533,20 @@ export class ShellSession {
     }, CONFIRM_WAIT_MS);
   }
 
+  /**
+   * Output went quiet and nobody reads the terminal: an unfinished last line the coalescer
+   * holds is plain output (`printf 'working… '; sleep 5`), not a prompt, so it goes out now.
+   * Unless a foreground process is running: it may have printed its prompt and not yet reached
+   * its read (under load that can take a while); the next look decides, or after
+   * BUSY_PROMPT_MS it goes out anyway (a long computation after `printf 'working… '`).
+   */
+  private settleUnfinishedLine(): void {
+    const since = this.coalescer?.heldSince;
+    if (since === null || since === undefined) return;
+    if (foregroundRunning(this.pid) && Date.now() - since < BUSY_PROMPT_MS) return;
+    this.coalescer!.releaseUnfinishedLine();
+  }
+
   /** The shell on this terminal whose PID in its own namespace is `innerPid` (any shell: null). */
   private findShell(innerPid: number | null): ProcStat | null {
     for (const pid of processTree(this.pid)) {
@@ -517,6 +555,35 @@ export class ShellSession {
     }
     return null;
   }
+}
+
+/**
+ * Whether a program waiting for a line reads a secret: it turned the terminal's echo off, as
+ * `read -s`, getpass, passwd, su, ssh, sudo and openssl do whatever their prompt says.
+ *
+ * The echo flag alone cannot say so here: nslab's terminals run with echo off all the time
+ * (`stty -echo`, so the lines nslab types are not shown twice), and a program that clears ECHO
+ * changes nothing. Turning echo on while commands run would need the shell to run `stty` before
+ * and after every command (readline decides whether it echoes from the flag as it starts a
+ * line) and would echo the lines typed into dash or an untracked python3. What each way of
+ * reading a secret leaves behind instead, measured in the lab (bash 5.2, glibc 2.36,
+ * Python 3.11, Linux-PAM 1.5; `stty -a -F` on the terminal while the program waits):
+ *   - bash `read -s` clears ECHO, ECHOK and ECHONL: `-echok` (the lab keeps `echok` on);
+ *   - glibc getpass(3) clears ECHO and ISIG: `-isig`;
+ *   - Python's getpass, ssh, sudo and openssl clear only ECHO, but read through their own open
+ *     of /dev/tty (/proc shows that descriptor as `/dev/tty`), not the stdin they were given;
+ *   - Linux-PAM's conversation (su, passwd, login) clears only ECHO and reads stdin, but blocks
+ *     SIGTSTP while it reads.
+ * A plain `read`, `cat` or python `input()` shows none of these and stays unmasked. What this
+ * cannot see: a program of its own kind that clears only ECHO and reads stdin (the prompt
+ * check in onProgramWaiting still catches it if its prompt asks for a password), and
+ * `read x </dev/tty`, which is masked.
+ */
+export function readsSecret(w: Waiter, modes: TerminalModes | null): boolean {
+  if (modes?.echo) return false; // echo on: what is typed shows anyway, as in any terminal
+  if (w.ownTty) return true;
+  if (modes && (!modes.echoKill || !modes.signals)) return true;
+  return blocksStopSignal(w.pid);
 }
 
 type ShellAnswer =

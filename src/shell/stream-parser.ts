@@ -27,6 +27,7 @@
  */
 import { MARKER_OSC, MarkerKind } from './markers.js';
 import type { ParserEvent } from './types.js';
+import { isPlainObject } from '../common/json.js';
 
 /**
  * Longest OSC payload that is buffered, in UTF-16 code units (xterm.js uses the same PAYLOAD_LIMIT).
@@ -595,9 +596,6 @@ function parseDisplay(base64: string): ParserEvent {
   return { kind: 'display', bundle: { data, metadata } };
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A non-negative decimal integer (no sign, no spaces), or null. */
 function parseDecimal(text: string): number | null {

@@ -1,11 +1,6 @@
-/**
- * Rich output a program in the lab asked for (a Jupyter mime bundle: `text/plain`,
- * `image/svg+xml`, …), as `display_data` carries it.
- */
-export interface DisplayBundle {
-  data: Record<string, string>;
-  metadata: Record<string, unknown>;
-}
+import type { DisplayBundle } from '../lab/display.js';
+
+export type { DisplayBundle };
 
 /** Events of the PTY stream parser (pure: bytes in, events out). */
 export type ParserEvent =

@@ -3,72 +3,10 @@
  * stop_on_error, control while a cell runs, stdin, cell options. No sockets, no PTY.
  */
 import assert from 'node:assert/strict';
-import { Kernel, type ShellBackend } from '../../src/kernel/kernel.js';
-import { MemoryTransport, type SentMessage } from '../../src/protocol/memory-transport.js';
-import { MessageFactory, type Message, type MsgType, type ContentMap } from '../../src/protocol/messages.js';
-import type { CellIO, CellResult, RunOptions } from '../../src/shell/session.js';
-
-/** A shell whose cells are scripted: `echo X` prints X, `fail N` exits N, `block` waits for interrupt, `ask` reads input. */
-class ScriptedShell implements ShellBackend {
-  readonly mode = 'test';
-  readonly runs: { terminal: number; code: string; options?: RunOptions }[] = [];
-  interrupts = 0;
-  shutdowns = 0;
-  private release: (() => void) | null = null;
-
-  async run(terminal: number, code: string, io: CellIO, options?: RunOptions): Promise<CellResult> {
-    this.runs.push({ terminal, code, options });
-    const [cmd, arg = ''] = code.trim().split(/\s+(.*)/s);
-    switch (cmd) {
-      case 'echo':
-        io.onOutput(arg + '\n');
-        return { outcome: 'completed', exitCode: 0 };
-      case 'fail':
-        return { outcome: 'completed', exitCode: Number(arg) };
-      case 'block':
-        await new Promise<void>((r) => (this.release = r));
-        return { outcome: 'interrupted', exitCode: 130 };
-      case 'ask': {
-        const answer = io.requestInput ? await io.requestInput('Name: ', arg === 'password') : null;
-        io.onOutput(answer === null ? 'EOF\n' : `got ${answer}\n`);
-        return { outcome: 'completed', exitCode: 0 };
-      }
-      case 'incomplete':
-        return { outcome: 'incomplete', exitCode: null };
-      case 'picture':
-        io.onOutput('before\n');
-        io.onDisplay?.({ data: { 'text/plain': `picture of ${arg}`, 'image/svg+xml': '<svg/>' }, metadata: {} });
-        io.onOutput('after\n');
-        return { outcome: 'completed', exitCode: 0 };
-      default:
-        return { outcome: 'completed', exitCode: 0 };
-    }
-  }
-  interrupt(): void {
-    this.interrupts++;
-    this.release?.();
-    this.release = null;
-  }
-  async shutdown(): Promise<void> { this.shutdowns++; }
-  bashVersion(): string { return '5.2.15'; }
-}
-
-const client = new MessageFactory('client-session', 'tester');
-
-function request<T extends MsgType>(type: T, content: ContentMap[T]): Message<T> {
-  return { identities: [Buffer.from('c1')], header: client.header(type), parent_header: {}, metadata: {}, content, buffers: [] };
-}
-function execute(code: string, extra: Partial<ContentMap['execute_request']> = {}): Message<'execute_request'> {
-  return request('execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true, ...extra });
-}
-const childrenOf = (t: MemoryTransport, req: Message) => t.sent.filter((s) => (s.msg.parent_header as { msg_id?: string }).msg_id === req.header.msg_id);
-const describeSent = (s: SentMessage) => {
-  const c = s.msg.content as Record<string, unknown>;
-  const detail = s.msg.header.msg_type === 'status' ? `:${c.execution_state}` : '';
-  return `${s.channel}:${s.msg.header.msg_type}${detail}`;
-};
-const isIdleFor = (req: Message) => (s: SentMessage) =>
-  s.msg.header.msg_type === 'status' && (s.msg.content as { execution_state: string }).execution_state === 'idle' && (s.msg.parent_header as { msg_id?: string }).msg_id === req.header.msg_id;
+import { Kernel } from '../../src/kernel/kernel.js';
+import { MemoryTransport } from '../../src/protocol/memory-transport.js';
+import { type Message, type ContentMap } from '../../src/protocol/messages.js';
+import { ScriptedShell, childrenOf, client, describeSent, execute, isIdleFor, request } from './scripted-shell.js';
 
 describe('kernel core (in-memory transport)', () => {
   let transport: MemoryTransport;

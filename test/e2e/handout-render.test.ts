@@ -130,7 +130,7 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
   let nb: Notebook;
   let handout: string;
   let page: Page;
-  let leftovers: Proc[] = [];
+  const leftovers: Proc[] = [];
 
   before(async function () {
     requireSystemPrograms([CHROMIUM, SYSTEM_JUPYTER, SYSTEM_PYTHON]);

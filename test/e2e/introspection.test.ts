@@ -14,12 +14,12 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { jupyterPython } from '../../src/cli/python.js';
+import { jupyterTestEnv } from '../helpers/kernelspec.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PYTHON = jupyterPython();
 const CLIENT = join(REPO, 'test', 'e2e', 'py', 'introspection_client.py');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Content = Record<string, any>;
 interface Answer {
   id?: number;
@@ -174,21 +174,11 @@ describe('e2e: completion, inspection and is_complete through jupyter_client, in
     prefix = mkdtempSync(join(tmpdir(), 'nslab-e2e-intro-'));
     const inst = spawnSync(process.execPath, [join(REPO, 'dist', 'src', 'cli', 'main.js'), 'install', '--prefix', prefix], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(inst.status, 0, inst.stderr);
-    for (const d of ['data', 'runtime', 'config']) mkdirSync(join(prefix, d));
     // Files to complete, in a directory the lab sees too (it shares the machine's file system).
     fixture = mkdtempSync(join(tmpdir(), 'nslab-intro-fixture-'));
     for (const f of ['alpha-one.txt', 'alpha-two.txt', 'my file.txt', '🐧-penguin.txt', 'run.sh']) writeFileSync(join(fixture, f), '');
     mkdirSync(join(fixture, 'beta-dir'));
-    client = await Client.start({
-      ...process.env,
-      JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
-      JUPYTER_DATA_DIR: join(prefix, 'data'),
-      JUPYTER_RUNTIME_DIR: join(prefix, 'runtime'),
-      JUPYTER_CONFIG_DIR: join(prefix, 'config'),
-      PYTHONDONTWRITEBYTECODE: '1',
-      PYTHONUNBUFFERED: '1',
-      NSLAB_LOG: process.env.NSLAB_LOG ?? 'warn',
-    });
+    client = await Client.start(jupyterTestEnv(join(prefix, 'share', 'jupyter'), prefix, { NSLAB_LOG: process.env.NSLAB_LOG ?? 'warn' }));
     // In a lab the first shell is PID 2 (tini is 1).
     mode = (await execute(`cd ${fixture} && echo "$$"`)).trim() === '2' ? 'lab' : 'host';
   });

@@ -15,7 +15,6 @@ import type { Proc } from '../helpers/processes.js';
 const DRIVER = join(REPO, 'test', 'e2e', 'py', 'client_driver.py');
 
 type Channel = 'shell' | 'control' | 'stdin' | 'iopub';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Content = Record<string, any>;
 interface Rec {
   channel: Channel;
@@ -131,14 +130,14 @@ describe('e2e: nslab through jupyter_client (8.10, the project .venv)', function
     const bashVersion = spawnSync('bash', ['-c', 'echo "${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}.${BASH_VERSINFO[2]}"'], { encoding: 'utf8' }).stdout.trim();
 
     for (const channel of ['shell', 'control'] as const) {
-      it(`is answered on ${channel}: protocol 5.3, language_info for bash, banner, help_links; busy/idle around it`, async function () {
+      it(`is answered on ${channel}: protocol 5.5, language_info for bash, banner, help_links; busy/idle around it`, async function () {
         const r = await (await d()).call<{ request: Header; records: Rec[] }>('kernel_info', { channel });
         const mine = of(r.records, r.request.msg_id);
         assertOrder(mine, [`iopub:status:busy`, `${channel}:kernel_info_reply`, `iopub:status:idle`]);
         for (const m of mine) assert.deepEqual(m.parent, r.request, `${m.msg_type} is parented to the request`);
         const c = replyOf(r.records, r.request.msg_id);
         assert.equal(c.status, 'ok');
-        assert.equal(c.protocol_version, '5.3');
+        assert.equal(c.protocol_version, '5.5');
         assert.equal(c.implementation, 'nslab');
         assert.match(c.implementation_version, /^\d+\.\d+\.\d+/);
         assert.deepEqual({ ...c.language_info, version: undefined }, {
@@ -153,7 +152,7 @@ describe('e2e: nslab through jupyter_client (8.10, the project .venv)', function
         assert.ok(typeof c.banner === 'string' && c.banner.length > 0, 'a banner');
         assert.ok(Array.isArray(c.help_links) && c.help_links.length > 0, 'help_links');
         for (const l of c.help_links) assert.match(l.url, /^https?:\/\//, l.text);
-        assert.ok(Array.isArray(c.supported_features), 'supported_features is a list');
+        assert.deepEqual(c.supported_features, ['kernel subshells'], 'supported_features: kernel subshells (JEP 91)');
         assert.match(c.banner, /mode: (lab|rootless)\b/, 'the kernel runs its shells in a lab (Linux namespaces must be available to the tests)');
       });
     }

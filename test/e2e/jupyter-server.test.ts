@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { KernelSpecAPI, ServerConnection, SessionManager, KernelManager, type KernelMessage, type Kernel, type Session } from '@jupyterlab/services';
@@ -182,7 +182,7 @@ describe('e2e: through jupyter-server with @jupyterlab/services (the JupyterLab 
     assert.equal(kernel.name, 'nslab');
     const info = await kernel.info;
     assert.equal(info.language_info.name, 'bash');
-    assert.equal(info.protocol_version, '5.3');
+    assert.equal(info.protocol_version, '5.5');
     const r = await run(kernel, 'echo $$; hostname');
     assert.equal(r.reply.status, 'ok');
     assert.equal(r.stdout, '2\nlab\n');

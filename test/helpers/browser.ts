@@ -1,32 +1,28 @@
 /**
  * Helpers for the browser tests (issue 5): Debian's Chromium driven by playwright-core, a
- * throwaway nslab kernelspec, Debian's classic Notebook server, and the bookkeeping that makes
- * sure a test leaves nothing running (browser, server, kernels, labs) and no temp dir behind.
+ * throwaway nslab kernelspec, and the bookkeeping that makes sure a test leaves nothing running (browser, server, kernels, labs) and no temp dir behind.
  *
  * - `launchBrowser()` starts /usr/bin/chromium headless with a fresh user-data-dir and the flags
  *   this machine needs (no sandbox as root; no background networking, which the closed network
  *   refuses). Requests that leave the machine are aborted, so a page behaves the same offline.
  *   `close()` ends the browser and checks that none of its processes survived.
  * - `installTempKernelspec()` runs nslab's own `install --prefix` into a temp folder.
- * - `startNotebookServer()` starts Debian's `jupyter-notebook` (classic UI, 6.4) on a free
- *   loopback port with a random token and private Jupyter dirs; `stop()` shuts its kernels down
- *   through the REST API, stops the server by PID, and reports any process of its tree (kernels,
- *   their labs) that survived (those are killed).
+ * - Jupyter servers (JupyterLab 4, Notebook 7) and their pages: test/helpers/jupyterlab.ts.
  * - `screenshotStats()` decodes a PNG in the browser (canvas) to tell a blank shot from a real one.
  *
  * Processes are named by PID and start time (from /proc), so a reused PID is never taken for ours,
  * and only processes this module started, or their descendants, are ever signalled.
  */
-import { isAlive, killAll, listProcesses, processTree, readProc, waitGone, type Proc } from './processes.js';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { killAll, listProcesses, processTree, waitGone, type Proc } from './processes.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { jupyterPython, jupyterScript } from '../../src/cli/python.js';
+import { jupyterTestEnv } from './kernelspec.js';
 
 /** The repository root (this file runs as dist/test/helpers/browser.js). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -34,7 +30,6 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** The project's Jupyter stack (src/cli/python.ts). */
 export const SYSTEM_PYTHON = jupyterPython();
 export const SYSTEM_JUPYTER = jupyterScript('jupyter');
-export const JUPYTER_NOTEBOOK = jupyterScript('jupyter-notebook');
 /** Flags for Chromium as root on a machine with a closed network (see the machine notes). */
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -257,19 +252,7 @@ export function installTempKernelspec(dir: string): TempKernelspec {
   });
   if (r.status !== 0) throw new Error(`nslab install --prefix failed (${r.error?.message ?? `exit status ${r.status}`}):\n${r.stdout}${r.stderr}`);
   const jupyterPath = join(prefix, 'share', 'jupyter');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    JUPYTER_PATH: jupyterPath,
-    JUPYTER_DATA_DIR: join(dir, 'jupyter-data'),
-    JUPYTER_RUNTIME_DIR: join(dir, 'jupyter-runtime'),
-    JUPYTER_CONFIG_DIR: join(dir, 'jupyter-config'),
-    IPYTHONDIR: join(dir, 'ipython'),
-    PYTHONDONTWRITEBYTECODE: '1',
-    PYTHONUNBUFFERED: '1',
-    PYDEVD_DISABLE_FILE_VALIDATION: '1',
-  };
-  for (const k of ['JUPYTER_DATA_DIR', 'JUPYTER_RUNTIME_DIR', 'JUPYTER_CONFIG_DIR', 'IPYTHONDIR']) mkdirSync(env[k]!, { recursive: true });
-  return { jupyterPath, env };
+  return { jupyterPath, env: jupyterTestEnv(jupyterPath, dir) };
 }
 
 export interface CommandResult {
@@ -331,139 +314,4 @@ export function freePort(): Promise<number> {
       srv.close(() => (typeof addr === 'object' && addr ? resolvePort(addr.port) : reject(new Error('no port'))));
     });
   });
-}
-
-export interface NotebookServer {
-  /** http://127.0.0.1:PORT/ */
-  baseUrl: string;
-  token: string;
-  pid: number;
-  /** URL of a notebook (path relative to the notebook dir) in the classic UI, with the token. */
-  notebookUrl(path: string): string;
-  /** A REST call with the token; returns the parsed JSON (or null for 204). */
-  api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
-  /** Everything the server printed so far. */
-  log(): string;
-  /**
-   * Shuts down every kernel through the API, stops the server by PID (SIGTERM, then SIGKILL),
-   * and waits for its whole process tree.
-   */
-  stop(): Promise<ServerStopReport>;
-}
-
-export interface ServerStopReport {
-  /** Kernels shut down through the API. */
-  kernels: number;
-  /** Processes of the server's tree (kernels, labs) still running 5 s after the API shut the kernels down. */
-  survivedKernelShutdown: Proc[];
-  /** Processes still running after the server stopped, which had to be killed. */
-  leftovers: Proc[];
-}
-
-export interface NotebookServerOptions {
-  notebookDir: string;
-  /** Environment with JUPYTER_PATH and private Jupyter dirs (from installTempKernelspec). */
-  env: NodeJS.ProcessEnv;
-  startTimeoutMs?: number;
-}
-
-/** Starts Debian's classic Notebook server on a free loopback port with a random token. */
-export async function startNotebookServer(opts: NotebookServerOptions): Promise<NotebookServer> {
-  requireSystemPrograms([JUPYTER_NOTEBOOK]);
-  const token = randomBytes(24).toString('hex');
-  const port = await freePort();
-  const child: ChildProcess = spawn(JUPYTER_NOTEBOOK, [
-    '--ip=127.0.0.1',
-    `--port=${port}`,
-    '--NotebookApp.port_retries=0',
-    `--NotebookApp.token=${token}`,
-    '--allow-root',
-    '--no-browser',
-    `--notebook-dir=${opts.notebookDir}`,
-  ], { env: opts.env, cwd: opts.notebookDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const pid = child.pid!;
-  const self = readProc(pid);
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  let exited: number | null | undefined;
-  const exit = new Promise<void>((r) => child.on('exit', (code) => { exited = code; r(); }));
-  const baseUrl = `http://127.0.0.1:${port}/`;
-  // Every process the server's tree ever had (kernels, their labs), for the leftover check.
-  const seen = new Map<string, Proc>();
-  const track = () => {
-    for (const p of processTree(pid)) if (p.pid !== pid) seen.set(`${p.pid}:${p.start}`, p);
-  };
-  const tracker = setInterval(track, 250);
-
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(new URL(path.replace(/^\//, ''), baseUrl), {
-      method,
-      headers: { Authorization: `token ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 500)}`);
-    return (text ? JSON.parse(text) : null) as T;
-  };
-
-  let stopped = false;
-  const stop = async (): Promise<ServerStopReport> => {
-    const report: ServerStopReport = { kernels: 0, survivedKernelShutdown: [], leftovers: [] };
-    if (stopped) return report;
-    stopped = true;
-    track();
-    if (exited === undefined) {
-      try {
-        const kernels = await api<{ id: string }[]>('GET', 'api/kernels');
-        for (const k of kernels) {
-          await api('DELETE', `api/kernels/${k.id}`);
-          report.kernels++;
-        }
-        report.survivedKernelShutdown = await waitGone([...seen.values()], 5000);
-      } catch (err) {
-        output += `\n(shutting the kernels down through the API failed: ${(err as Error).message})\n`;
-      }
-      track();
-      if (self && isAlive(self)) child.kill('SIGTERM');
-      await withTimeout(exit, 10_000, 'notebook server exit').catch(() => {
-        if (self && isAlive(self)) child.kill('SIGKILL');
-      });
-    }
-    clearInterval(tracker);
-    const left = await waitGone([...seen.values()], 5000);
-    killAll(left);
-    await waitGone(left, 2000);
-    report.leftovers = left;
-    return report;
-  };
-
-  // Ready when the API answers with the token.
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
-  for (;;) {
-    if (exited !== undefined) {
-      await stop();
-      throw new Error(`jupyter-notebook exited (${exited}) before it served:\n${output}`);
-    }
-    try {
-      await api('GET', 'api/status');
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`jupyter-notebook did not answer on ${baseUrl} within ${opts.startTimeoutMs ?? 30_000} ms:\n${output}`);
-      }
-      await sleep(200);
-    }
-  }
-  return {
-    baseUrl,
-    token,
-    pid,
-    notebookUrl: (path) => `${baseUrl}notebooks/${path.split('/').map(encodeURIComponent).join('/')}?token=${token}`,
-    api,
-    log: () => output,
-    stop,
-  };
 }

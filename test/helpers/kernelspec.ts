@@ -44,21 +44,31 @@ export function installKernelspec(): InstalledKernelspec {
     throw new Error(`nslab install --prefix failed (${r.error?.message ?? `exit status ${r.status}`}):\n${r.stdout}${r.stderr}`);
   }
   const jupyterPath = join(prefix, 'share', 'jupyter');
-  for (const d of ['data', 'runtime', 'config']) mkdirSync(join(prefix, d), { recursive: true });
-  return { prefix, jupyterPath, kernelDir: join(jupyterPath, 'kernels', 'nslab'), env: jupyterEnv(prefix, jupyterPath), cleanup };
+  return { prefix, jupyterPath, kernelDir: join(jupyterPath, 'kernels', 'nslab'), env: jupyterTestEnv(jupyterPath, prefix), cleanup };
 }
 
-function jupyterEnv(prefix: string, jupyterPath: string): NodeJS.ProcessEnv {
-  return {
+/**
+ * The environment for a test's Jupyter processes: this one's, with JUPYTER_PATH naming
+ * `jupyterPath` (where the test installed nslab's kernelspec) and private data, runtime, config and
+ * IPython folders under `dir` (made here), so nothing of the user's is read or written. The one
+ * place every test builds it.
+ */
+export function jupyterTestEnv(jupyterPath: string, dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...extra,
     JUPYTER_PATH: jupyterPath,
-    JUPYTER_DATA_DIR: join(prefix, 'data'),
-    JUPYTER_RUNTIME_DIR: join(prefix, 'runtime'),
-    JUPYTER_CONFIG_DIR: join(prefix, 'config'),
+    JUPYTER_DATA_DIR: join(dir, 'jupyter-data'),
+    JUPYTER_RUNTIME_DIR: join(dir, 'jupyter-runtime'),
+    JUPYTER_CONFIG_DIR: join(dir, 'jupyter-config'),
+    IPYTHONDIR: join(dir, 'ipython'),
     // No __pycache__ next to the test scripts, and output as it happens.
     PYTHONDONTWRITEBYTECODE: '1',
     PYTHONUNBUFFERED: '1',
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
   };
+  for (const k of ['JUPYTER_DATA_DIR', 'JUPYTER_RUNTIME_DIR', 'JUPYTER_CONFIG_DIR', 'IPYTHONDIR']) mkdirSync(env[k]!, { recursive: true });
+  return env;
 }
 
 export interface PythonRun {

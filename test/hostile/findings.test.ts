@@ -1,7 +1,7 @@
 /**
  * Hostile input (issue 8): what the fuzzer and the fault tests found, one test each, pinned with
- * a deterministic reproduction. Each fails until nslab is fixed; the comment above each says
- * where the bug is and what would fix it.
+ * a deterministic reproduction. Each failed when it was found and passes since nslab was fixed;
+ * the comment above each says where the bug was and what the fix is.
  *
  * Kernels that a finding freezes get SIGKILL at the end of their test (the lab goes with them;
  * `assertLabGone` checks it), so a failing finding never holds up the rest of the suite.
@@ -55,7 +55,7 @@ describe('hostile findings: the event loop frozen by a request (ReDoS) @slow', f
   this.timeout(60_000);
   const k = ownKernel();
 
-  // src/shell/introspect.ts, continuationIndent(): `code.replace(/[ \t]+$/, '')`. V8 tries
+  // src/introspect/is-complete.ts, continuationIndent(): `code.replace(/[ \t]+$/, '')`. V8 tries
   // `[ \t]+$` at every position of a run of blanks that is not at the end of the cell, each try
   // running to the end of the run: quadratic. An unfinished `if` block with 80 000 blanks before
   // its last word costs 5 s, 150 000 about 20 s, during which nothing answers, not even the
@@ -71,7 +71,7 @@ describe('hostile findings: the event loop frozen by a request (ReDoS) @slow', f
     assert.equal(lost, 0, 'heartbeats lost while the kernel answered is_complete');
   });
 
-  // src/shell/introspect.ts, completeFiles(): `dir.value.replace(/\/+$/, '')`, the same
+  // src/introspect/completion.ts, completeFiles(): `dir.value.replace(/\/+$/, '')`, the same
   // quadratic pattern on the directory part of the word at the cursor: `ls x` + 80 000 slashes +
   // `y/z` and Tab freezes the kernel for 5 s (150 000: ~20 s). Fix: strip the slashes with a loop.
   it('complete_request on a path with a long run of slashes is answered at once', async () => {
@@ -83,11 +83,12 @@ describe('hostile findings: the event loop frozen by a request (ReDoS) @slow', f
     assert.equal(lost, 0, 'heartbeats lost while the kernel completed');
   });
 
-  // src/kernel/kernel.ts, globToRegExp() + handleHistory(): the search pattern of a
-  // history_request becomes `^.*a.*a…$`, which backtracks exponentially on a history entry that
-  // almost matches: `*a*a*a*a*a*a*a*b` against a 200-character cell freezes the kernel for good
+  // src/kernel/kernel.ts, handleHistory() (with a globToRegExp() that is gone now): the search
+  // pattern of a history_request became `^.*a.*a…$`, which backtracks exponentially on a
+  // history entry that almost matches: `*a*a*a*a*a*a*a*b` against a 200-character cell freezes the kernel for good
   // (5 stars: ~30 s; 7: longer than anyone waits). Fix: match globs without a backtracking
-  // regex (the classic two-pointer wildcard match is O(n·m)), as ipykernel's SQLite GLOB does.
+  // regex (the classic two-pointer wildcard match is O(n·m), now globMatch()), as ipykernel's
+  // SQLite GLOB does.
   it('history_request search with a many-star pattern is answered at once', async () => {
     const client = k.client();
     await client.execute(`: ${'a'.repeat(200)}`);
@@ -187,7 +188,7 @@ describe('hostile findings: requests that are refused or misread @slow', functio
     assert.equal(r.content.status, 'ok');
   });
 
-  // src/shell/introspect.ts, classifySyntax() → scanContext(): the scanner recurses once per
+  // src/introspect/is-complete.ts, classifySyntax() → scanContext(): the scanner recurses once per
   // nesting level, so an is_complete_request for 2000 nested `$(` (or `<(`, `$((`) throws
   // "Maximum call stack size exceeded"; handleIsComplete (src/kernel/kernel.ts) does not catch
   // it, the dispatcher logs "handler failed" and no is_complete_reply is ever sent. complete and
@@ -201,7 +202,7 @@ describe('hostile findings: requests that are refused or misread @slow', functio
     }
   });
 
-  // src/shell/introspect.ts, bashCompletion(): argument completion runs the command's
+  // src/introspect/bash-completion.ts, completeWithBashCompletion(): argument completion runs the command's
   // bash-completion function in a helper bash whose current directory is the terminal's. git's
   // completion runs git there (`git ls-files …` for `git status <Tab>`), and git runs programs
   // that the repository's own .git/config names: core.fsmonitor here (also core.hooksPath hooks,

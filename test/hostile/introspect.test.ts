@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,7 @@ import { KernelProcess, MAIN, REPO, assertLabGone, snapshotLab, type LabSnapshot
 import { report } from './report.js';
 import { Rng } from '../helpers/rng.js';
 import { jupyterPython } from '../../src/cli/python.js';
+import { jupyterTestEnv } from '../helpers/kernelspec.js';
 
 const token = randomBytes(6).toString('hex');
 const PREFIX = `nslab-pwned-${token}`;
@@ -236,18 +237,9 @@ async function viaJupyterClient(cases: [string, number[]][], extraEnv: Record<st
   try {
     const install = spawn(process.execPath, [MAIN, 'install', '--prefix', prefix], { stdio: 'ignore' });
     assert.equal(await new Promise((r) => install.on('exit', r)), 0, 'nslab install --prefix failed');
-    for (const d of ['data', 'runtime', 'config']) mkdirSync(join(prefix, d));
     const child = spawn(jupyterPython(), [join(REPO, 'test', 'hostile', 'py', 'introspect_client.py')], {
       cwd: prefix,
-      env: {
-        ...process.env,
-        ...extraEnv,
-        JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
-        JUPYTER_DATA_DIR: join(prefix, 'data'),
-        JUPYTER_RUNTIME_DIR: join(prefix, 'runtime'),
-        JUPYTER_CONFIG_DIR: join(prefix, 'config'),
-        PYTHONDONTWRITEBYTECODE: '1',
-      },
+      env: jupyterTestEnv(join(prefix, 'share', 'jupyter'), prefix, extraEnv),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stderr = '';

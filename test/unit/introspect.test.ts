@@ -1,5 +1,5 @@
 /**
- * src/shell/introspect.ts: the scanner (what is at the cursor), the pure helpers (option entries
+ * src/introspect/: the scanner (what is at the cursor), the pure helpers (option entries
  * from man/--help text, man summaries, quoting, wrappers, the words bash-completion may see),
  * is_complete through `bash -n`, completion and inspection against a temporary directory and a
  * stand-in "terminal shell" (a `sleep` with its own directory and environment, read through
@@ -10,28 +10,17 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  cellOptionLine,
-  cellVariables,
-  checkComplete,
-  classifySyntax,
-  codePointsFromUnits,
-  complete,
-  completionWords,
-  expandWord,
-  inspect,
-  manLanguage,
-  manSummary,
-  optionEntries,
-  parseOptionEntries,
-  plainText,
-  requote,
-  resolveCommand,
-  scanContext,
-  setManProgramForTests,
-  unitsFromCodePoints,
-  wordEnd,
-} from '../../src/shell/introspect.js';
+import { cellOptionLine } from '../../src/introspect/cell-options.js';
+import { resolveCommand } from '../../src/introspect/commands.js';
+import { complete } from '../../src/introspect/completion.js';
+import { completionWords } from '../../src/introspect/bash-completion.js';
+import { codePointsFromUnits, unitsFromCodePoints } from '../../src/introspect/cursor.js';
+import { manLanguage, manSummary, optionEntries, parseOptionEntries, plainText, setManProgramForTests } from '../../src/introspect/documentation.js';
+import { inspect } from '../../src/introspect/inspection.js';
+import { checkComplete, classifySyntax } from '../../src/introspect/is-complete.js';
+import { scanContext, wordEnd } from '../../src/introspect/scanner.js';
+import { cellVariables, expandWord, requote } from '../../src/introspect/words.js';
+import { terminalViewOf, type TerminalView } from '../../src/shell/terminal-view.js';
 
 const at = (code: string) => scanContext(code, code.length);
 const cp = (s: string) => [...s].length;
@@ -326,7 +315,7 @@ describe('introspect: is_complete through bash -n', function () {
 describe('introspect: completion and inspection from a terminal\'s point of view', function () {
   let dir = '';
   let shell: ChildProcess | null = null;
-  let where = '';
+  let where: TerminalView;
 
   before(async function () {
     dir = mkdtempSync(join(tmpdir(), 'nslab-introspect-'));
@@ -336,8 +325,8 @@ describe('introspect: completion and inspection from a terminal\'s point of view
     writeFileSync(join(dir, 'beta dir', 'inner.txt'), '');
     // A stand-in for the terminal's shell: its own directory and environment, read via /proc.
     shell = spawn('sleep', ['60'], { cwd: dir, env: { PATH: '/usr/bin:/bin', HOME: dir, NSLAB_UNIT_VAR: 'x', LANG: 'C.UTF-8' }, stdio: 'ignore' });
-    where = `/proc/${shell.pid}/cwd`;
     await new Promise((r) => setTimeout(r, 50));
+    where = terminalViewOf(shell.pid!);
   });
 
   after(function () {
@@ -426,7 +415,7 @@ describe('introspect: completion and inspection from a terminal\'s point of view
     const ja = spawn('sleep', ['30'], { cwd: dir, env: { PATH: '/usr/bin:/bin', LANG: 'ja_JP.UTF-8' }, stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 50));
-      const text = (await inspect('passwd', 3, `/proc/${ja.pid}/cwd`))!;
+      const text = (await inspect('passwd', 3, terminalViewOf(ja.pid!)))!;
       assert.match(text, /^passwd - ユーザ/);
       assert.match(text, /\n書式\n/);
       assert.match((await inspect('passwd', 3, where))!, /^passwd - change user password/, 'the same command in C.UTF-8');

@@ -38,17 +38,6 @@ function ownNamespace(p: Probe, shell: ProcessView, type: string): Verdict | nul
   return null;
 }
 
-/** Another terminal's process sharing the shell's namespace of `type`, if any. */
-function sharedWithOtherTerminal(p: Probe, shell: ProcessView, type: string): ProcessView | null {
-  const mine = p.ns(shell.pid, type);
-  for (const pid of p.pids()) {
-    if (pid === shell.pid) continue;
-    const other = p.process(pid);
-    if (other && other.terminal !== null && other.terminal !== shell.terminal && p.ns(pid, type) === mine) return other;
-  }
-  return null;
-}
-
 function hex(n: bigint): string {
   return n.toString(16).padStart(16, '0');
 }

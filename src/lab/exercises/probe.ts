@@ -109,7 +109,7 @@ export class Probe {
   /** Mount points of a process's mount namespace with their file system type and options. */
   mounts(pid: number): { target: string; fstype: string; optional: string }[] {
     const text = this.read(`${pid}/mountinfo`) ?? '';
-    const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+    const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_: string, o: string) => String.fromCharCode(parseInt(o, 8)));
     const out: { target: string; fstype: string; optional: string }[] = [];
     for (const line of text.split('\n')) {
       // id parent major:minor root target options [optional fields] - fstype source super-options

@@ -16,8 +16,10 @@
  * - The first process of a new PID namespace (its PID 1 there) has its parent outside, in the
  *   parent namespace: `unshare --pid --fork` is that parent. That is how nesting is found.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { safeReadFile, safeReadlink } from '../../common/files.js';
+import { SHELL_NAMES } from '../../common/shells.js';
 
 /** One process as a /proc shows it. */
 export interface ProcEntry {
@@ -39,6 +41,8 @@ export interface ProcEntry {
   state: string;
   /** nslab terminal number from its environment (NSLAB_TERMINAL), when readable. */
   terminal: number | null;
+  /** Its terminal is a console of its own (a kernel subshell: NSLAB_CONSOLE=1). */
+  console?: boolean;
 }
 
 export interface Snapshot {
@@ -95,8 +99,6 @@ export interface Picture {
   terminalShells: Map<number, number>;
 }
 
-const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ash', 'busybox', 'ksh', 'mksh', 'fish']);
-
 // ─────────────────────────────── reading /proc ───────────────────────────────
 
 /** Reads every process of a /proc. Processes that end while being read are left out. */
@@ -125,22 +127,25 @@ export function readSnapshot(procRoot = '/proc', labNsFile: string | null = null
     processes,
     selfPid,
     procNs: safeReadlink(join(procRoot, '1', 'ns', 'pid')),
-    labNs: labNsFile ? safeRead(labNsFile)?.trim() || null : null,
+    labNs: labNsFile ? safeReadFile(labNsFile)?.trim() || null : null,
   };
 }
 
 function readProcess(dir: string, pid: number): ProcEntry | null {
-  const status = safeRead(join(dir, 'status'));
+  const status = safeReadFile(join(dir, 'status'));
   if (status === null) return null;
   const field = (key: string) => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
   const nspid = field('NSpid').split(/\s+/).filter(Boolean).map(Number);
   const name = field('Name');
-  const cmdlineRaw = safeRead(join(dir, 'cmdline')) ?? '';
+  const cmdlineRaw = safeReadFile(join(dir, 'cmdline')) ?? '';
   const cmdline = cmdlineRaw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1).join(' ').trim();
   let terminal: number | null = null;
-  if (SHELLS.has(name)) {
-    const m = /(?:^|\0)NSLAB_TERMINAL=([0-9]+)(?:\0|$)/.exec(safeRead(join(dir, 'environ')) ?? '');
+  let console = false;
+  if (SHELL_NAMES.has(name)) {
+    const environ = safeReadFile(join(dir, 'environ')) ?? '';
+    const m = /(?:^|\0)NSLAB_TERMINAL=([0-9]+)(?:\0|$)/.exec(environ);
     if (m) terminal = Number(m[1]);
+    console = /(?:^|\0)NSLAB_CONSOLE=1(?:\0|$)/.test(environ);
   }
   return {
     pid,
@@ -152,23 +157,8 @@ function readProcess(dir: string, pid: number): ProcEntry | null {
     name,
     state: field('State').charAt(0),
     terminal,
+    console,
   };
-}
-
-function safeRead(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-function safeReadlink(path: string): string | null {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return null;
-  }
 }
 
 // ─────────────────────────────── the picture ───────────────────────────────
