@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CODE_STUB, NOTEBOOK_EXERCISES } from '../../src/cli/exercises.js';
+import { CODE_STUB, NOTEBOOK_EXERCISES, terminalLine } from '../../src/cli/exercises.js';
 import { installKernelspec, leftoverMessage, PYTHON, REPO, runPython, type InstalledKernelspec } from '../helpers/kernelspec.js';
 
 /** A wrong answer to each notebook's first exercise: a mistake a learner makes, or a printed word. */
@@ -70,7 +70,7 @@ describe('nbgrader: the notebooks as a course, generated, autograded and fed bac
       const answers = released.cells.filter((c) => c.metadata.nbgrader?.solution);
       assert.equal(answers.length, exercises.length);
       for (const [i, cell] of answers.entries()) {
-        assert.equal(text(cell.source), `#| terminal: ${exercises[i].terminal}\n${CODE_STUB}`, 'the student sees the placeholder, not the solution');
+        assert.equal(text(cell.source), `${terminalLine(exercises[i].terminal)}\n${CODE_STUB}`, 'the student sees the placeholder, not the solution');
       }
       const checks = released.cells.filter((c) => c.metadata.nbgrader?.grade);
       assert.deepEqual(checks.map((c) => text(c.source).split('\n').at(-1)), exercises.map((e) => `nscheck ${e.id}`));

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendExercises, clearSolution, CODE_STUB, exerciseCells, NOTEBOOK_EXERCISES, studentView } from '../../src/cli/exercises.js';
+import { appendExercises, clearSolution, CODE_STUB, exerciseCells, NOTEBOOK_EXERCISES, studentView, terminalLine } from '../../src/cli/exercises.js';
 import { nbgraderConfig } from '../../src/cli/course.js';
 import { EXERCISES } from '../../src/lab/exercises/checks.js';
 
@@ -33,10 +33,13 @@ describe('演習 cells: nbgrader metadata, student view, appending', () => {
     const answers = cells.filter((c) => c.metadata.nbgrader.solution);
     const checks = cells.filter((c) => c.metadata.nbgrader.grade);
     assert.equal(answers.length, 2);
-    assert.deepEqual(checks.map((c) => c.source), ['#| terminal: 3\nnscheck net-lo', '#| terminal: 4\nnscheck net-veth']);
-    for (const c of checks) assert.ok(c.metadata.nbgrader.locked && c.metadata.nbgrader.points > 0);
+    assert.deepEqual(checks.map((c) => c.source), [`${terminalLine(3)}\nnscheck net-lo`, `${terminalLine(4)}\nnscheck net-veth`]);
+    for (const c of checks) {
+      assert.ok(c.metadata.nbgrader.locked && c.metadata.nbgrader.points > 0);
+      assert.deepEqual(c.metadata.nslab.expect, [{ output: '/^できました: /m' }], "the teacher's run must reach the goal");
+    }
     for (const c of cells.filter((c) => c.cell_type === 'markdown')) assert.ok(c.metadata.nbgrader.locked);
-    assert.match(String(answers[0].source), /^#\| terminal: 3\n### BEGIN SOLUTION\nunshare --net bash\n[^]*\n### END SOLUTION$/);
+    assert.match(String(answers[0].source), /^#\| terminal: 3  # 3 つ目のターミナルで実行\n### BEGIN SOLUTION\nunshare --net bash\n[^]*\n### END SOLUTION$/);
   });
 
   it('the student view: the stub (a bash comment) instead of the solution, no outputs in answer or check cells', () => {
