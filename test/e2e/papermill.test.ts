@@ -52,7 +52,7 @@ describe('papermill: 03-uts-namespace with -p NEW_HOSTNAME papermill-box @slow',
       assert.equal(sets, parameters + 2, 'the cell that sets the hostname follows the parameters');
       assert.equal(outputText(cells[sets]).text, 'papermill-box\npapermill-box\n', 'hostname and uname -n in the nested UTS shell');
       // Terminal 2, still in the lab's UTS namespace, right after: its hostname is lab.
-      const t2 = cells.slice(sets + 1).find((c) => /^#\| terminal: 2$/m.test(joinedSource(c.source)) && /^hostname$/m.test(joinedSource(c.source)))!;
+      const t2 = cells.slice(sets + 1).find((c) => /^#\| terminal: 2\b/m.test(joinedSource(c.source)) && /^hostname$/m.test(joinedSource(c.source)))!;
       assert.ok(t2, 'a terminal-2 hostname cell after it');
       assert.equal(outputText(t2).text, 'lab\n', 'terminal 2 keeps the lab\'s hostname');
       assert.ok(code.every((c) => !/^my-container$/m.test(outputText(c).text)), 'the default hostname was never set');
