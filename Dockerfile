@@ -84,6 +84,8 @@ RUN apt-get update \
 COPY --from=build /opt/jupyter /opt/jupyter
 COPY --from=build /opt/nslab /opt/nslab
 COPY docker/jupyter_server_config.py /etc/jupyter/
+# JupyterLab asks nobody about news or updates: a class's students see only the notebooks.
+COPY docker/jupyterlab-overrides.json /opt/jupyter/share/jupyter/lab/settings/overrides.json
 COPY docker/start-jupyter.sh /usr/local/bin/nslab-jupyter
 COPY docker/install-kernelspec.sh /tmp/
 RUN sh /tmp/install-kernelspec.sh && rm /tmp/install-kernelspec.sh

@@ -383,6 +383,15 @@ EOF_PY
     fi
     sed 's/^/[test-docker]   /' "$TMP/ws.log"
     ok "a cell ran in an nslab kernel through the server's websocket (hostname lab, \$\$ not 1)"
+    # The same through JupyterLab's page in a browser (Chromium, playwright-core), when Chromium is there.
+    if [ -x /usr/bin/chromium ] && [ -f dist/test/hub/lab-browser.js ]; then
+        mkdir -p artifacts/docker
+        timeout 300 node dist/test/hub/lab-browser.js "$url" "$token" artifacts/docker/jupyterlab-cell.png \
+            || { docker logs --tail 20 "$name" 2>&1; fail "a cell run through JupyterLab in Chromium"; }
+        ok "a cell ran through JupyterLab in Chromium (screenshot: artifacts/docker/jupyterlab-cell.png)"
+    else
+        log "  no /usr/bin/chromium or no build (npm run build): the browser check is skipped"
+    fi
     code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: token $token" "$url/api/kernels/$kid")
     [ "$code" = 204 ] || fail "DELETE /api/kernels/$kid: $code"
     ok "the kernel was shut down through the server"

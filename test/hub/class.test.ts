@@ -259,3 +259,30 @@ describe('hub: npm run hub refuses clearly and starts nothing', function () {
     assert.match(r.out, /error: port '80a' is not a port number/);
   });
 });
+
+describe('hub: the idle culler stops an idle server @slow', function () {
+  this.timeout(5 * 60 * 1000);
+  let hub: Hub;
+  before(async function () {
+    if (process.env.NSLAB_HUB_TESTS !== '1') this.skip();
+    const why = hubPrerequisite(IMAGE);
+    if (why) throw new Error(`the hub tests need root, a Docker engine and the image: ${why}`);
+    hub = await Hub.start({ image: IMAGE, env: { NSLAB_HUB_CULL_IDLE: '20', NSLAB_HUB_CULL_EVERY: '10' } });
+  });
+  after(async function () {
+    if (!hub) return;
+    await hub.stop();
+    await hub.removeState();
+  });
+
+  it('a server nobody uses is stopped after the idle timeout; its home stays', async () => {
+    const name = hub.userName(1);
+    await hub.createUsers([name]);
+    await hub.startServer(name);
+    const t0 = Date.now();
+    await hub.waitServer(name, false, 180_000);
+    console.log(`      culled ${((Date.now() - t0) / 1000).toFixed(0)} s after it was ready (timeout 20 s, checked every 10 s)`);
+    assert.equal(docker('ps', '-aq', '--filter', `name=^${hub.containerName(name)}$`).stdout.trim(), '');
+    assert.equal(docker('volume', 'inspect', '-f', '{{.Name}}', hub.containerName(name)).stdout.trim(), hub.containerName(name));
+  });
+});
