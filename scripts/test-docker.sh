@@ -6,10 +6,13 @@
 #   2. starts dockerd when no engine answers (in a mount namespace of its own, so that its mounts
 #      never reach this machine's) and stops exactly that daemon at the end, also on failure;
 #   3. makes the base image local/debian:<codename> with debootstrap from this machine's mirror;
-#   4. builds the Dockerfile with BASE=local/debian:<codename> JUPYTER_SOURCE=distro, with this
-#      machine's CA bundle as docker/extra-ca.crt for the build only (npm goes through a TLS proxy);
-#   5. runs the container: the namespace smoke test, the tutorial notebooks executed to HTML with
-#      the image's nbconvert, and the default command (the Jupyter server) with token auth.
+#   4. builds the Dockerfile as it is by default (JupyterLab and the rest of the Jupyter side from
+#      PyPI at requirements.txt's pins) on BASE=local/debian:<codename> (the Dockerfile's default
+#      base, ubuntu:24.04, cannot be pulled here: no registry), with this machine's CA bundle as
+#      docker/extra-ca.crt for the build only (npm and pip go through a TLS proxy);
+#   5. runs the container: the image's Python packages against requirements.txt, the namespace
+#      smoke test, the tutorial notebooks executed to HTML with the image's nbconvert, and the
+#      default command (JupyterLab) with token auth and a cell through its kernel websocket.
 # Idempotent: a second run reuses the packages, the base image and the build cache.
 # Exit status non-zero on any failure. Environment: NSLAB_TEST_IMAGE (default nslab-test).
 set -Eeuo pipefail
@@ -171,13 +174,13 @@ build_image() {
         cp /etc/ssl/certs/ca-certificates.crt docker/extra-ca.crt
         CA_CREATED=1
     fi
-    bg timeout 1800 docker build --force-rm --build-arg BASE="$BASE_IMAGE" --build-arg JUPYTER_SOURCE=distro \
+    bg timeout 1800 docker build --force-rm --build-arg BASE="$BASE_IMAGE" \
         -t "$IMAGE" . >"$TMP/build.log" 2>&1 || { tail -n 40 "$TMP/build.log"; fail "docker build"; }
     grep -E '^Step [0-9]+/' "$TMP/build.log" | sed 's/^/[test-docker]   /'
     # Tag the build stage too (all cached: a second), so that pruning this image's superseded
     # builds (dangling, label nslab.image) keeps the build cache of the next run.
     bg timeout 600 docker build --force-rm --target build --build-arg BASE="$BASE_IMAGE" \
-        --build-arg JUPYTER_SOURCE=distro -t "$IMAGE-build" . >>"$TMP/build.log" 2>&1 \
+        -t "$IMAGE-build" . >>"$TMP/build.log" 2>&1 \
         || { tail -n 20 "$TMP/build.log"; fail "docker build --target build"; }
     docker image prune -f --filter label=nslab.image | tail -n 1 | sed 's/^/[test-docker]   pruned superseded builds: /'
     rm -f docker/extra-ca.crt; CA_CREATED=
@@ -189,6 +192,34 @@ build_image() {
     docker run --rm --entrypoint sh "$IMAGE" -c '! command -v g++ && ! command -v make && ! command -v npm' >/dev/null \
         || fail "build tools left in the final image"
     ok "image $IMAGE built ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }')), no extra CA and no build tools in it"
+}
+
+run_versions() {
+    # Every Python package in the image at the version requirements.txt pins (same stack as .venv).
+    local out
+    out=$(timeout 120 docker run --rm --entrypoint sh "$IMAGE" -c \
+        'pip freeze --disable-pip-version-check --all --exclude pip --exclude setuptools; echo "lab=$(jupyter lab --version)"') \
+        || fail "pip freeze in the image"
+    printf '%s\n' "$out" | python3 -c '
+import re, sys
+norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
+pins = {}
+for line in open("requirements.txt"):
+    m = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line)
+    if m: pins[norm(m.group(1))] = m.group(2)
+bad, n = [], 0
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("lab="): print("  jupyter lab --version:", line[4:]); continue
+    m = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", line)
+    if not m: bad.append("unexpected line: " + line); continue
+    n += 1
+    want = pins.get(norm(m.group(1)))
+    if want != m.group(2): bad.append(f"{m.group(1)}=={m.group(2)} (requirements.txt: {want})")
+for b in bad: print("  " + b)
+print(f"  {n} packages in /opt/jupyter, {n - len(bad)} at the pinned version")
+sys.exit(1 if bad or n < 20 else 0)' | sed 's/^/[test-docker] /' || fail "the image's Python packages differ from requirements.txt"
+    ok "every Python package in the image is pinned in requirements.txt at the same version"
 }
 
 run_smoke() {
@@ -306,6 +337,9 @@ run_server() {
     code=$(curl -s -o "$TMP/status.json" -w '%{http_code}' -H "Authorization: token $token" "$url/api/status") || true
     [ "$code" = 200 ] || fail "GET /api/status with the token: $code"
     ok "GET /api/status with token: 200"
+    code=$(curl -s -o "$TMP/lab.html" -w '%{http_code}' -H "Authorization: token $token" "$url/lab") || true
+    [ "$code" = 200 ] && grep -q 'JupyterLab' "$TMP/lab.html" || fail "GET /lab with the token: $code, not JupyterLab's page"
+    ok "GET /lab with token: JupyterLab's page"
     body=$(curl -s -H "Authorization: token $token" "$url/api/kernelspecs")
     printf '%s' "$body" | grep -q '"default": *"nslab"' || fail "default kernel is not nslab: ${body:0:300}"
     ok "/api/kernelspecs: default kernel nslab"
@@ -349,6 +383,15 @@ EOF_PY
     fi
     sed 's/^/[test-docker]   /' "$TMP/ws.log"
     ok "a cell ran in an nslab kernel through the server's websocket (hostname lab, \$\$ not 1)"
+    # The same through JupyterLab's page in a browser (Chromium, playwright-core), when Chromium is there.
+    if [ -x /usr/bin/chromium ] && [ -f dist/test/hub/lab-browser.js ]; then
+        mkdir -p artifacts/docker
+        timeout 300 node dist/test/hub/lab-browser.js "$url" "$token" artifacts/docker/jupyterlab-cell.png \
+            || { docker logs --tail 20 "$name" 2>&1; fail "a cell run through JupyterLab in Chromium"; }
+        ok "a cell ran through JupyterLab in Chromium (screenshot: artifacts/docker/jupyterlab-cell.png)"
+    else
+        log "  no /usr/bin/chromium or no build (npm run build): the browser check is skipped"
+    fi
     code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: token $token" "$url/api/kernels/$kid")
     [ "$code" = 204 ] || fail "DELETE /api/kernels/$kid: $code"
     ok "the kernel was shut down through the server"
@@ -362,8 +405,9 @@ step "install docker.io, debootstrap"   install_packages
 step "engine"                           start_engine
 docker ps -aq --filter "name=^nslab-test-" | xargs -r docker rm -f >/dev/null   # leftovers of a killed run
 step "base image $BASE_IMAGE"           make_base
-step "docker build (distro Jupyter)"    build_image
+step "docker build"                     build_image
+check "run: pinned Python packages"      run_versions
 check "run: namespaces in the container" run_smoke
 check "run: notebooks to HTML"           run_notebooks
-check "run: Jupyter server on 8888"      run_server
+check "run: JupyterLab on 8888"          run_server
 [ "$(count "$TMP/failed")" -eq 0 ] || exit 1

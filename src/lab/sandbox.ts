@@ -115,8 +115,12 @@ function shExec(setup: string, command: string[]): Command {
 export function firstTerminalCommand(mode: LabMode, shell: string[]): Command {
   if (mode === 'host') return shExec('stty -echo 2>/dev/null', shell);
   // Inside: the hostname through /proc (a shell builtin write, so the learner's bash is PID 2
-  // as in the article's container); a rootless lab may not write there, so `hostname` then.
-  const inner = ['/bin/sh', '-c', '{ echo lab > /proc/sys/kernel/hostname; } 2>/dev/null || hostname lab; exec "$@"', 'sh', 'tini', '--', ...shell];
+  // as in the article's container). A rootless lab may not write there (the file belongs to the
+  // machine's root), and `hostname lab` inside would take PID 2: loopbackUpCommand sets it from
+  // outside instead.
+  const inner = mode === 'rootless'
+    ? ['tini', '--', ...shell]
+    : ['/bin/sh', '-c', '{ echo lab > /proc/sys/kernel/hostname; } 2>/dev/null || hostname lab; exec "$@"', 'sh', 'tini', '--', ...shell];
   return shExec('stty -echo 2>/dev/null', ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', ...unshareArgs(mode), '--', ...inner]);
 }
 
@@ -143,6 +147,11 @@ export function loopbackUpCommand(mode: LabMode, initPid: number): Command | nul
   if (mode === 'host') return null;
   const ip = which('ip');
   if (!ip) return null;
-  const userns = mode === 'rootless' ? ['--user', '--preserve-credentials'] : [];
-  return { file: which('nsenter') ?? 'nsenter', args: [`--target=${initPid}`, ...userns, '--net', '--', ip, 'link', 'set', 'lo', 'up'] };
+  const nsenter = which('nsenter') ?? 'nsenter';
+  if (mode === 'rootless') {
+    // Also the hostname, from outside for the same reason (see firstTerminalCommand).
+    return { file: nsenter, args: [`--target=${initPid}`, '--user', '--preserve-credentials', '--uts', '--net', '--',
+      '/bin/sh', '-c', 'hostname lab && exec "$0" link set lo up', ip] };
+  }
+  return { file: nsenter, args: [`--target=${initPid}`, '--net', '--', ip, 'link', 'set', 'lo', 'up'] };
 }

@@ -174,7 +174,7 @@ describe('the lab: nothing outlives its kernel', function () {
       65534,
     );
     assert.equal(report.mode, 'rootless');
-    assert.match(report.outputs[0], /^completed:0:0\nlab\n\d+\n$/, 'root inside, with the lab hostname');
+    assert.match(report.outputs[0], /^completed:0:0\nlab\n2\n$/, 'root inside, with the lab hostname, the shell PID 2 as in a root lab');
     assert.match(report.outputs[2], /^completed:0:1\n\s*1 bash\n\s*\d+ ps\n$/);
     assert.match(report.outputs[4], /Error, do this: mount -t proc proc \/proc/, 'the destructive step breaks the lab, as as root');
     assert.match(report.outputs[5], /^completed:0:\s*1 ps\n$/, 'bash -c runs ps as the namespace\'s PID 1');
