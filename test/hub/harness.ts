@@ -223,7 +223,10 @@ export async function runCell(kernel: Kernel.IKernelConnection, code: string): P
     const t = msg.header.msg_type;
     if (t === 'stream') text += (msg.content as KernelMessage.IStreamMsg['content']).text;
     else if (t === 'error') text += (msg.content as KernelMessage.IErrorMsg['content']).evalue + '\n';
-    else if (t === 'display_data') text += String((msg.content as KernelMessage.IDisplayDataMsg['content']).data['text/plain'] ?? '');
+    else if (t === 'display_data') {
+      const plain = (msg.content as KernelMessage.IDisplayDataMsg['content']).data['text/plain'];
+      text += typeof plain === 'string' ? plain : '';
+    }
   };
   const reply = (await future.done) as KernelMessage.IExecuteReplyMsg;
   future.dispose();
