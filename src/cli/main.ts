@@ -4,7 +4,7 @@
  *   nslab kernel CONNECTION_FILE      run the kernel (what kernel.json starts)
  *   nslab install [--user|--sys-prefix|--prefix P] [--host-variant]
  *   nslab uninstall [--user|--sys-prefix|--prefix P]
- *   nslab handouts [--no-update] [--out DIR] [NOTEBOOK…]
+ *   nslab handouts [--no-update] [--no-pdf] [--out DIR] [NOTEBOOK…]
  *   nslab rerun [--runs N] [NOTEBOOK…]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
       const outDir = outIndex >= 0 ? args[outIndex + 1] : join(PROJECT_ROOT, 'handouts');
       const notebooks = positional.filter((p) => p !== outDir);
       return withTemporaryKernelspec((kernelspecDir) =>
-        handouts({ notebooksDir: join(PROJECT_ROOT, 'notebooks'), notebooks, outDir, updateNotebooks: !args.includes('--no-update'), kernelspecDir }),
+        handouts({ notebooksDir: join(PROJECT_ROOT, 'notebooks'), notebooks, outDir, updateNotebooks: !args.includes('--no-update'), pdf: !args.includes('--no-pdf'), kernelspecDir }),
       );
     }
     case 'rerun': {
@@ -126,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
       return withTemporaryKernelspec((kernelspecDir) => rerun({ notebooksDir: join(PROJECT_ROOT, 'notebooks'), notebooks, runs, kernelspecDir }));
     }
     default:
-      console.error('usage: nslab kernel CONNECTION_FILE | install [--user|--sys-prefix|--prefix P] [--host-variant] | uninstall [...] | handouts [--no-update] [--out DIR] [NOTEBOOK…] | rerun [--runs N] [NOTEBOOK…]');
+      console.error('usage: nslab kernel CONNECTION_FILE | install [--user|--sys-prefix|--prefix P] [--host-variant] | uninstall [...] | handouts [--no-update] [--no-pdf] [--out DIR] [NOTEBOOK…] | rerun [--runs N] [NOTEBOOK…]');
       return 2;
   }
 }

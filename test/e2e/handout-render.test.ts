@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -354,6 +355,25 @@ describe('handouts: every notebook of the series, as a reader sees it @slow', fu
   });
 
   for (const file of files) {
+    it(`${file}: an A4 PDF handout: pages, the title on the first page, Japanese in its text layer, page numbers`, function () {
+      const pdf = join(out, file.replace(/\.ipynb$/, '.pdf'));
+      assert.ok(existsSync(pdf), `no PDF handout ${pdf}`);
+      const nb = JSON.parse(readFileSync(join(REPO, 'notebooks', file), 'utf8')) as Notebook;
+      const info = spawnSync('pdfinfo', [pdf], { encoding: 'utf8' });
+      if (info.error) throw new Error(`pdfinfo is needed (apt-get install poppler-utils): ${info.error.message}`);
+      const pages = Number(/^Pages:\s+(\d+)$/m.exec(info.stdout)?.[1]);
+      assert.ok(pages > 0, `pages: ${info.stdout}`);
+      assert.match(info.stdout, /^Page size:\s+595\.\d+ x 84[12]\.\d+ pts \(A4\)$/m);
+      const first = spawnSync('pdftotext', ['-f', '1', '-l', '1', pdf, '-'], { encoding: 'utf8' }).stdout;
+      const title = nb.metadata.title!;
+      assert.ok(first.replace(/\s+/g, '').includes(title.replace(/\s+/g, '')), `the first page has the title ${title}:\n${first.slice(0, 400)}`);
+      assert.match(first, /[\u3040-\u30ff\u4e00-\u9fff]{4}/, 'Japanese in the text layer');
+      assert.match(first, new RegExp(`^1 / ${pages}$`, 'm'), 'the page number at the foot');
+      const all = spawnSync('pdftotext', [pdf, '-'], { encoding: 'utf8' }).stdout;
+      assert.doesNotMatch(all, /expect-output|expect-absent|"expect"/, 'no check in the PDF');
+      console.log(`      (${file}: ${pages} pages)`);
+    });
+
     it(`${file}: title, headings, every cell with its outputs and promises, errors only where tagged, no junk`, async () => {
       const nb = JSON.parse(readFileSync(join(REPO, 'notebooks', file), 'utf8')) as Notebook;
       const html = join(out, file.replace(/\.ipynb$/, '.html'));
