@@ -9,6 +9,7 @@
 #                               jupyter-console, jupyter_kernel_test, papermill, nbgrader,
 #                               JupyterHub …). Debian's own Jupyter packages are not used.
 #   chromium, fonts-noto-cjk    browser tests, handouts and their PDFs (Japanese text)
+#   poppler-utils               pdftoppm/pdftotext: the PDF handouts looked at and tested
 #   faketime, locales           the date tests: reruns as if on other days, Japanese date forms
 #   tmux                        the jupyter console test types into a console in tmux
 set -euo pipefail
@@ -18,7 +19,7 @@ packages=(
   tini util-linux procps psmisc iproute2 iputils-ping bash-completion man-db
   faketime locales
   python3 python3-venv
-  chromium fonts-noto-cjk
+  chromium fonts-noto-cjk poppler-utils
   tmux
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -3,8 +3,9 @@
  * each time, through nbclient / nbconvert 7 of the project's Jupyter stack (src/cli/python.ts).
  *
  * - handouts: execute every `notebooks/*.ipynb`, check the run (no unexpected error, every
- *   cell check holds (src/cli/checks.ts), no stale `raises-exception` tag), write an HTML handout of it, and
- *   optionally write the executed notebook back so that the committed notebook holds a real run.
+ *   cell check holds (src/cli/checks.ts), no stale `raises-exception` tag), write an HTML handout
+ *   of it and an A4 PDF of that (src/cli/pdf.ts), and optionally write the executed notebook back
+ *   so that the committed notebook holds a real run.
  * - rerun: execute every notebook N times and compare each run's outputs with the committed
  *   ones after normalising what legitimately varies (src/cli/normalize.ts).
  *
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { cellChecks, clip, countChecks, exitStatus, failedChecks, seenOutput } from './checks.js';
 import { writeStudentView } from './exercises.js';
 import { comparableOutputs, joinSource, unifiedDiff } from './normalize.js';
+import { PdfPrinter } from './pdf.js';
 import { jupyterPython, jupyterScript } from './python.js';
 import type { NbOutput, NormalizeOptions } from './normalize.js';
 
@@ -47,6 +49,8 @@ export interface HandoutsOptions extends CommonOptions {
   updateNotebooks: boolean;
   /** The teacher's version: the 演習 with their solutions and checks as run; default the student's (empty answer cells). */
   answers?: boolean;
+  /** Also print each handout to an A4 PDF with headless Chromium (src/cli/pdf.ts); default true. */
+  pdf?: boolean;
 }
 
 export interface RerunOptions extends CommonOptions, NormalizeOptions {
@@ -270,6 +274,18 @@ function fmtSeconds(s: number): string {
 }
 
 /**
+ * The HTML handout of a notebook as it is (nothing is executed): nbconvert 7 with
+ * scripts/handout.html.j2 (JupyterLab's template, plus the pictures' alt text and print CSS),
+ * written to outDir under the notebook's name.
+ */
+export async function writeHtmlHandout(ipynb: string, outDir: string, kernelspecDir?: string, name = path.basename(ipynb, '.ipynb')): Promise<{ ok: boolean; html: string; code: number | null; stderr: string }> {
+  const html = path.join(outDir, name + '.html');
+  const conv = await runProcess(jupyterScript('jupyter'), ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'),
+    '--output-dir', path.resolve(outDir), '--output', name, ipynb], jupyterEnv(kernelspecDir), 5 * 60 * 1000);
+  return { ok: conv.code === 0 && existsSync(html), html, code: conv.code, stderr: conv.stderr };
+}
+
+/**
  * Execute every notebook from a fresh kernel, check it, write its HTML handout into outDir,
  * and with updateNotebooks write the executed notebook back. Returns the process exit code.
  */
@@ -282,6 +298,7 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
   }
   await mkdir(opts.outDir, { recursive: true });
   const work = await mkdtemp(path.join(tmpdir(), 'nslab-handouts-'));
+  const printer = opts.pdf === false ? null : new PdfPrinter();
   let failed = 0;
   try {
     for (const file of notebooks) {
@@ -307,22 +324,35 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
       const expected = exec.report.cells.filter((c) => c.status !== 'ok').length;
       const checks = countChecks(exec.report.cells.map((c) => source.cells[c.index]));
       log(`handouts: ${rel}: ${cells} cells ran in ${fmtSeconds(exec.seconds)}, ${expected} failed as tagged; ${checks} checks held`);
-      const html = path.join(opts.outDir, path.basename(file, '.ipynb') + '.html');
-      // scripts/handout.html.j2: the JupyterLab template, with SVG outputs (nstree) kept whole.
-      const conv = await runProcess(jupyterScript('jupyter'), ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'), '--output-dir', path.resolve(opts.outDir),
-        '--output', path.basename(html, '.html'), opts.answers ? exec.executedPath : writeStudentView(exec.executedPath)], jupyterEnv(opts.kernelspecDir), 5 * 60 * 1000);
-      if (conv.code !== 0 || !existsSync(html)) {
+      // The handout shows the 演習 as a student gets them, unless --answers (the teacher's version).
+      const shown = opts.answers ? exec.executedPath : writeStudentView(exec.executedPath);
+      const conv = await writeHtmlHandout(shown, opts.outDir, opts.kernelspecDir, path.basename(file, '.ipynb'));
+      const html = conv.html;
+      if (!conv.ok) {
         failed++;
         log(`handouts: ${rel}: nbconvert --to html FAILED (exit ${conv.code}):\n${tail(conv.stderr)}`);
         continue;
       }
       log(`handouts: ${rel} -> ${displayPath(html)}`);
+      if (printer) {
+        const pdf = html.replace(/\.html$/, '.pdf');
+        const title = typeof source.metadata.title === 'string' ? source.metadata.title : path.basename(file, '.ipynb');
+        try {
+          const printed = await printer.print(html, pdf, title);
+          log(`handouts: ${rel} -> ${displayPath(pdf)} (A4, ${printed.pages} pages)`);
+        } catch (err) {
+          failed++;
+          log(`handouts: ${rel}: the PDF FAILED: ${(err as Error).message.split('\n')[0]}`);
+          continue;
+        }
+      }
       if (opts.updateNotebooks) {
         await writeFile(file, await readFile(exec.executedPath, 'utf8'));
         log(`handouts: ${rel}: outputs of this run written back to the notebook`);
       }
     }
   } finally {
+    await printer?.close();
     await rm(work, { recursive: true, force: true });
   }
   log(failed ? `handouts: ${failed} of ${notebooks.length} notebooks FAILED` : `handouts: ${notebooks.length} notebooks OK`);

@@ -32,8 +32,8 @@ nslab ${VERSION}: a Jupyter kernel with persistent bash shells in a disposable L
                         tell whether namespaces, Jupyter and the kernelspec are usable here
   kernel CONNECTION_FILE
                         run the kernel (what the kernelspec starts)
-  handouts [--notebooks DIR] [--out DIR] [--no-update] [--answers] [NOTEBOOK…]
-                        execute notebooks and write HTML handouts (default: the tutorials,
+  handouts [--notebooks DIR] [--out DIR] [--no-update] [--answers] [--no-pdf] [NOTEBOOK…]
+                        execute notebooks and write HTML and A4 PDF handouts (default: the tutorials,
                         into ./handouts; in a checkout, into its handouts/, updating notebooks/);
                         the 演習 as students get them, or with --answers as the teacher's version
   rerun [--notebooks DIR] [--runs N] [NOTEBOOK…]
@@ -142,7 +142,7 @@ async function resolveTarget(o: InstallOptions): Promise<{ target: InstallTarget
 
 /** Options of `nslab handouts` and `nslab rerun`. */
 function handoutOptions(command: 'handouts' | 'rerun', args: string[]) {
-  const o = { notebooksDir: undefined as string | undefined, outDir: undefined as string | undefined, update: true, answers: false, runs: 3, notebooks: [] as string[] };
+  const o = { notebooksDir: undefined as string | undefined, outDir: undefined as string | undefined, update: true, answers: false, pdf: true, runs: 3, notebooks: [] as string[] };
   const value = (i: number, flag: string) => {
     if (args[i] === undefined || args[i].startsWith('--')) throw new UsageError(`${flag} needs a value`);
     return args[i];
@@ -153,6 +153,7 @@ function handoutOptions(command: 'handouts' | 'rerun', args: string[]) {
     else if (a === '--out' && command === 'handouts') o.outDir = value(++i, a);
     else if (a === '--no-update' && command === 'handouts') o.update = false;
     else if (a === '--answers' && command === 'handouts') o.answers = true;
+    else if (a === '--no-pdf' && command === 'handouts') o.pdf = false;
     else if (a === '--runs' && command === 'rerun') {
       o.runs = Number(value(++i, a));
       if (!Number.isInteger(o.runs) || o.runs < 1) throw new UsageError('--runs needs a whole number of at least 1');
@@ -261,7 +262,7 @@ async function main(argv: string[]): Promise<number> {
       if (command === 'rerun') return withTemporaryKernelspec((kernelspecDir) => rerun({ notebooksDir, notebooks: o.notebooks, runs: o.runs, kernelspecDir }));
       const outDir = o.outDir ?? (checkout ? join(PROJECT_ROOT, 'handouts') : 'handouts');
       const updateNotebooks = o.update && (checkout || !ownNotebooks);
-      return withTemporaryKernelspec((kernelspecDir) => handouts({ notebooksDir, notebooks: o.notebooks, outDir, updateNotebooks, answers: o.answers, kernelspecDir }));
+      return withTemporaryKernelspec((kernelspecDir) => handouts({ notebooksDir, notebooks: o.notebooks, outDir, updateNotebooks, answers: o.answers, pdf: o.pdf, kernelspecDir }));
     }
     case 'course': {
       if (positional.length !== 1 || args.some((a) => a.startsWith('--'))) throw new UsageError('nslab course needs one folder: nslab course DIR');

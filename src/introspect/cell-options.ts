@@ -7,9 +7,6 @@
 export const CELL_OPTIONS: Record<string, string> = {
   terminal: 'terminal: N — run the cell in terminal N (1 = the lab\'s first shell; 2, 3, … are shells joined to the same lab, like docker exec).',
   wait: 'wait: false — type the cell and return at once; the command keeps running in its terminal.',
-  'expect-exit': 'expect-exit: N — the cell\'s exit status must be N (the cell fails otherwise).',
-  'expect-output': 'expect-output: TEXT — the output must contain TEXT (/regex/flags for a regular expression); may repeat.',
-  'expect-absent': 'expect-absent: TEXT — the output must not contain TEXT (same forms); may repeat.',
   timeout: 'timeout: S — interrupt the cell after S seconds.',
 };
 

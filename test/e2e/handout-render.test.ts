@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -53,20 +54,22 @@ function checksShown(html: string): string[] {
 }
 
 /**
- * What nbconvert renders for a cell's outputs: consecutive stream outputs of the same name are
- * merged (nbconvert's coalesce_streams), stdout shows as text/plain, stderr and errors as stderr.
+ * What nbconvert renders for a cell's outputs, neighbours of one kind counted once (a stream
+ * arrives in as many outputs as the run happened to send chunks, which varies between the run
+ * the handout shows and the committed one), stdout shows as text/plain, stderr and errors as stderr.
  */
 function expectedOutputKinds(cell: NbCell): string[] {
   const kinds: string[] = [];
-  let last: string | null = null;
   for (const o of cell.outputs ?? []) {
-    const key = o.output_type === 'stream' ? `stream:${o.name}` : o.output_type;
-    if (o.output_type === 'stream' && key === last) continue;
-    last = key;
     if (o.output_type === 'display_data') kinds.push('image/svg+xml'); // nstree's picture (its SVG wins over text)
     else kinds.push(o.output_type === 'stream' && o.name === 'stdout' ? 'text/plain' : 'application/vnd.jupyter.stderr');
   }
-  return kinds;
+  return runsOf(kinds);
+}
+
+/** Neighbouring equal kinds as one. */
+function runsOf(kinds: string[]): string[] {
+  return kinds.filter((k, i) => i === 0 || kinds[i - 1] !== k);
 }
 
 /** Text a reader should never see: replacement glyphs, escape bytes, SGR or nslab marker leftovers. */
@@ -186,8 +189,8 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
       assert.equal(shown.input.trimEnd(), src.trimEnd(), `${label}: source`);
       const raises = (cell.metadata.tags ?? []).includes('raises-exception');
       assert.equal(shown.raises, raises, `${label}: raises-exception tag`);
-      assert.deepEqual(shown.outputs, expectedOutputKinds(cell), `${label}: outputs (kinds, in order) as committed`);
-      outputs += shown.outputs.length;
+      assert.deepEqual(runsOf(shown.outputs), expectedOutputKinds(cell), `${label}: outputs (kinds, in order) as committed`);
+      outputs += runsOf(shown.outputs).length;
     }
     assert.equal(outputs, nb.cells.reduce((n, c) => n + expectedOutputKinds(c).length, 0));
     assert.equal(code.filter(([, s]) => s.outputs.length > 0).length, 20, 'code cells with outputs');
@@ -356,6 +359,25 @@ describe('handouts: every notebook of the series, as a reader sees it @slow', fu
   });
 
   for (const file of files) {
+    it(`${file}: an A4 PDF handout: pages, the title on the first page, Japanese in its text layer, page numbers`, function () {
+      const pdf = join(out, file.replace(/\.ipynb$/, '.pdf'));
+      assert.ok(existsSync(pdf), `no PDF handout ${pdf}`);
+      const nb = JSON.parse(readFileSync(join(REPO, 'notebooks', file), 'utf8')) as Notebook;
+      const info = spawnSync('pdfinfo', [pdf], { encoding: 'utf8' });
+      if (info.error) throw new Error(`pdfinfo is needed (apt-get install poppler-utils): ${info.error.message}`);
+      const pages = Number(/^Pages:\s+(\d+)$/m.exec(info.stdout)?.[1]);
+      assert.ok(pages > 0, `pages: ${info.stdout}`);
+      assert.match(info.stdout, /^Page size:\s+595\.\d+ x 84[12]\.\d+ pts \(A4\)$/m);
+      const first = spawnSync('pdftotext', ['-f', '1', '-l', '1', pdf, '-'], { encoding: 'utf8' }).stdout;
+      const title = nb.metadata.title!;
+      assert.ok(first.replace(/\s+/g, '').includes(title.replace(/\s+/g, '')), `the first page has the title ${title}:\n${first.slice(0, 400)}`);
+      assert.match(first, /[\u3040-\u30ff\u4e00-\u9fff]{4}/, 'Japanese in the text layer');
+      assert.match(first, new RegExp(`(^|\\s)1\\s*/\\s*${pages}(\\s|$)`), `the page number at the foot:\n${first}`);
+      const all = spawnSync('pdftotext', [pdf, '-'], { encoding: 'utf8' }).stdout;
+      assert.doesNotMatch(all, /expect-output|expect-absent|"expect"/, 'no check in the PDF');
+      console.log(`      (${file}: ${pages} pages)`);
+    });
+
     it(`${file}: title, headings, every cell with its outputs and promises, errors only where tagged, no junk`, async () => {
       const nb = studentView(JSON.parse(readFileSync(join(REPO, 'notebooks', file), 'utf8')) as Notebook);
       const html = join(out, file.replace(/\.ipynb$/, '.html'));
@@ -384,7 +406,7 @@ describe('handouts: every notebook of the series, as a reader sees it @slow', fu
           const label = `cell ${i} "${src.split('\n').filter((l) => !l.startsWith('#|'))[0]}"`;
           const shown = cells[i];
           assert.equal(shown.input.trimEnd(), src.trimEnd(), `${label}: source`);
-          assert.deepEqual(shown.kinds, expectedOutputKinds(cell), `${label}: outputs as committed`);
+          assert.deepEqual(runsOf(shown.kinds), expectedOutputKinds(cell), `${label}: outputs as committed`);
           const raises = (cell.metadata.tags ?? []).includes('raises-exception');
           assert.equal(shown.raises, raises, `${label}: tag`);
           assert.equal(/ExitStatus: exit status \d+/.test(shown.text), raises, `${label}: an exit-status error exactly in tagged cells:\n${shown.text}`);
