@@ -3,10 +3,9 @@
  * by headless Chromium, driven with playwright-core, whose page.pdf() takes header and footer
  * templates (Chromium's own `--print-to-pdf` prints the file URL and date instead of page numbers).
  *
- * playwright-core stays a devDependency: `npm run handouts` is an author's command run in a
- * checkout with its dev dependencies (it builds with TypeScript, a devDependency, first), and
- * the installed kernel never loads this module. It is imported only when a PDF is made, so a
- * missing package or browser is a clear error there, not a crash of the CLI.
+ * playwright-core is a dependency (pure JavaScript, no browser of its own): the installed package's
+ * `nslab handouts` prints PDFs for teachers too. The kernel never loads this module; it is
+ * imported only when a PDF is made, so a missing browser is a clear error there, not a crash.
  *
  * What the print looks like is the template's `@media print` CSS (A4, no cell or picture cut
  * across a page where it fits on one, long lines wrapped, colours kept), so a teacher who
@@ -47,7 +46,7 @@ export class PdfPrinter {
     try {
       ({ chromium } = await import('playwright-core'));
     } catch {
-      throw new Error('the PDF handouts need playwright-core (a devDependency: npm install), or use --no-pdf');
+      throw new Error('the PDF handouts need playwright-core (npm install), or use --no-pdf');
     }
     this.browser = await chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
     return this.browser;
