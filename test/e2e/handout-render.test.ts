@@ -229,7 +229,7 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     info.forEach((i, n) => assert.ok(i.complete && i.width > 300, `picture ${n + 1} is drawn: ${JSON.stringify({ ...i, src: i.src.slice(0, 40) })}`));
     assert.equal((svgs[0].match(/rx="6"/g) ?? []).length, 2, 'first picture: the lab and the new namespace');
     assert.ok(svgs[0].includes('ns2: ns1 の内側 — unshare --pid --fork bash'));
-    assert.ok(svgs[1].includes('sleep 1000') && svgs[1].includes('← 端末 2'), 'second picture: terminal 2 and its sleep');
+    assert.ok(svgs[1].includes('sleep 1000') && svgs[1].includes('← ターミナル 2'), 'second picture: terminal 2 and its sleep');
     assert.ok(svgs[2].includes('ラボの内側') && !svgs[2].includes('tini'), 'third picture: only the nested namespace');
     const first = pictures.first();
     await first.scrollIntoViewIfNeeded();
