@@ -165,8 +165,8 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     assert.equal(await page.title(), headings[0], 'the notebook title is its first heading');
     const shown = (await page.locator('h1, h2, h3, h4, h5, h6').allInnerTexts()).map((t) => t.replace(/¶/g, '').trim());
     assert.deepEqual(shown, headings);
-    for (const h of ['PID 名前空間を手で確かめる', '名前空間 (namespace) とは', 'ステップ 1: 新しい PID 名前空間を作る',
-      'ステップ 4: exit すると、ラボの ps が壊れている', 'まとめ']) {
+    for (const h of ['PID 名前空間を手で確かめる', 'ステップ 1: 新しい PID 名前空間を作る',
+      'ステップ 4: exit すると、ラボの ps が壊れている', 'ステップ 8: 名前空間の PID 1 は特別', 'まとめ']) {
       assert.ok(shown.includes(h), `heading ${h} is missing; shown: ${shown.join(' | ')}`);
     }
   });
@@ -181,7 +181,7 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     assert.equal(cells.length, nb.cells.length, 'rendered cells');
     assert.deepEqual(cells.map((c) => c.type), nb.cells.map((c) => c.cell_type), 'cell types in order');
     const code = nb.cells.map((c, i) => [c, cells[i]] as const).filter(([c]) => c.cell_type === 'code');
-    assert.equal(code.filter(([c]) => !isExerciseCell(c)).length, 22, 'the tutorial has 22 code cells');
+    assert.equal(code.filter(([c]) => !isExerciseCell(c)).length, 29, 'the tutorial has 29 code cells');
     let outputs = 0;
     for (const [cell, shown] of code) {
       const src = joined(cell.source);
@@ -193,8 +193,8 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
       outputs += runsOf(shown.outputs).length;
     }
     assert.equal(outputs, nb.cells.reduce((n, c) => n + expectedOutputKinds(c).length, 0));
-    assert.equal(code.filter(([, s]) => s.outputs.length > 0).length, 20, 'code cells with outputs');
-    assert.equal(code.filter(([, s]) => s.raises).length, 4, 'cells tagged raises-exception');
+    assert.equal(code.filter(([, s]) => s.outputs.length > 0).length, 27, 'code cells with outputs');
+    assert.equal(code.filter(([, s]) => s.raises).length, 6, 'cells tagged raises-exception');
   });
 
   it('shows what each cell promises (its checks), the key outputs, no check and no junk', async () => {
@@ -232,7 +232,7 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     info.forEach((i, n) => assert.ok(i.complete && i.width > 300, `picture ${n + 1} is drawn: ${JSON.stringify({ ...i, src: i.src.slice(0, 40) })}`));
     assert.equal((svgs[0].match(/rx="6"/g) ?? []).length, 2, 'first picture: the lab and the new namespace');
     assert.ok(svgs[0].includes('ns2: ns1 の内側 — unshare --pid --fork bash'));
-    assert.ok(svgs[1].includes('sleep 1000') && svgs[1].includes('← 端末 2'), 'second picture: terminal 2 and its sleep');
+    assert.ok(svgs[1].includes('sleep 1000') && svgs[1].includes('← ターミナル 2'), 'second picture: terminal 2 and its sleep');
     assert.ok(svgs[2].includes('ラボの内側') && !svgs[2].includes('tini'), 'third picture: only the nested namespace');
     const first = pictures.first();
     await first.scrollIntoViewIfNeeded();

@@ -253,9 +253,9 @@ describe('e2e: nslab through jupyter_client (8.10, the project .venv)', function
       assert.ok(ns1 < ns2 && ns2 < ns3);
       // ns1: the lab's processes, one PID each, in mount namespace A.
       assert.match(lines[ns1 + 1], /^ +1 +A +tini -- bash$/);
-      assert.match(lines[ns1 + 2], /^ +2 +A +bash {3}← 端末 1$/);
+      assert.match(lines[ns1 + 2], /^ +2 +A +bash {3}← ターミナル 1$/);
       const inNs1 = lines.slice(ns1 + 1, ns2).join('\n');
-      assert.match(inNs1, /^ +\d+ +A +bash {3}← 端末 2$/m);
+      assert.match(inNs1, /^ +\d+ +A +bash {3}← ターミナル 2$/m);
       assert.match(inNs1, /^ +\d+ +A +sleep 1000$/m);
       assert.match(inNs1, /^ +\d+ +A +unshare --pid --fork bash$/m);
       // ns2: PID 1 there; the second unshare already in the new mount namespace B.
@@ -267,7 +267,7 @@ describe('e2e: nslab through jupyter_client (8.10, the project .venv)', function
       assert.match(text, /nstree は ns3 で動いていますが、\/proc は ns1 のもの/);
       // The SVG says the same, in boxes.
       assert.equal((svg.match(/rx="6"/g) ?? []).length, 3, 'three namespace boxes');
-      for (const t of ['sleep 1000', '← 端末 2', '★ nstree を実行したシェル', 'ns3: ns2 の内側']) assert.ok(svg.includes(t), t);
+      for (const t of ['sleep 1000', '← ターミナル 2', '★ nstree を実行したシェル', 'ns3: ns2 の内側']) assert.ok(svg.includes(t), t);
     });
 
     it('after mount -t proc in a nested namespace: only that namespace, and it says so', async function () {

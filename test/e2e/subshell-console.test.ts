@@ -197,10 +197,10 @@ describe('e2e: a subshell console in JupyterLab is a second terminal of the lab 
   it('sleep 1000 in the console is found and killed from the notebook', async function () {
     const sleeping = await runInConsole('sleep 1000');
     await until('sleep 1000 to run in the lab', async () => sleepsInLab().length === 1);
-    const picture = await runInNotebook('nstree --text | grep -E "端末|sleep"');
+    const picture = await runInNotebook('nstree --text | grep -E "ターミナル|sleep"');
     const drawn = await waitText('nstree in the notebook', picture, /sleep 1000/);
-    assert.match(drawn, /bash +← 端末 1/);
-    assert.match(drawn, /bash +← 端末 2 \(コンソール\)/, 'nstree marks the console terminal');
+    assert.match(drawn, /bash +← ターミナル 1/);
+    assert.match(drawn, /bash +← ターミナル 2 \(コンソール\)/, 'nstree marks the console terminal');
     const kill = await runInNotebook('ps -ef | grep "[s]leep 1000"; kill $(pgrep -x sleep) && echo killed');
     const killText = await waitText('the kill in the notebook', kill, /killed/);
     assert.match(killText, /sleep 1000/);
@@ -238,9 +238,9 @@ describe('e2e: a subshell console in JupyterLab is a second terminal of the lab 
     if (await keep.count()) await keep.first().click();
     await until('the console to close', async () => (await consolePanel().count()) === 0);
     await until('the console sleeps to end', async () => sleepsInLab().length === 0, 15_000);
-    const check = await runInNotebook('pgrep -a sleep || echo "no sleep left"; nstree --text | grep -o "端末 [0-9]"');
-    const text = await waitText('the notebook check', check, /端末/);
-    assert.equal(text.trim(), 'no sleep left\n端末 1', 'only terminal 1 is left');
+    const check = await runInNotebook('pgrep -a sleep || echo "no sleep left"; nstree --text | grep -o "ターミナル [0-9]"');
+    const text = await waitText('the notebook check', check, /ターミナル/);
+    assert.equal(text.trim(), 'no sleep left\nターミナル 1', 'only terminal 1 is left');
     await shot('5-console-closed');
   });
 

@@ -74,9 +74,9 @@ describe('e2e: kernel subshells through jupyter_client (8.10, the project .venv)
     assert.ok(r.concurrent_ms < 2500, `three 1 s cells took ${r.concurrent_ms} ms`);
     assert.equal(replyOf(r.second.records, r.second.msg_id).execution_count, 2);
 
-    assert.match(r.nstree, /端末 2 \(コンソール\)/);
-    assert.match(r.nstree, /端末 3 \(コンソール\)/);
-    assert.match(r.nstree, /端末 1(?! \()/);
+    assert.match(r.nstree, /ターミナル 2 \(コンソール\)/);
+    assert.match(r.nstree, /ターミナル 3 \(コンソール\)/);
+    assert.match(r.nstree, /ターミナル 1(?! \()/);
 
     assert.deepEqual(r.deleted, { status: 'ok' });
     assert.deepEqual(r.listed_after, { status: 'ok', subshell_id: [b.subshell_id], terminals: { [b.subshell_id]: 3 } });

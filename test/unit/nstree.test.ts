@@ -109,8 +109,8 @@ describe('nstree: the namespace picture (model and drawings)', () => {
       assert.deepEqual(lines.slice(head + 1), [
         '[ns1: ラボの PID 名前空間]',
         '    1            A    tini -- bash',
-        '    2            A    bash   ← 端末 1',
-        '    4            A    bash   ← 端末 2',
+        '    2            A    bash   ← ターミナル 1',
+        '    4            A    bash   ← ターミナル 2',
         '    9            A    sleep 1000',
         '   10            A    unshare --pid --fork bash',
         '  [ns2: ns1 の内側 — unshare --pid --fork bash (ns1 の PID 10) が作成]',
@@ -130,7 +130,7 @@ describe('nstree: the namespace picture (model and drawings)', () => {
       assert.equal(boxes.length, 3, 'three namespace boxes');
       const xs = boxes.map((b) => Number(b[1]));
       assert.ok(xs[0] < xs[1] && xs[1] < xs[2], `inner boxes start further right: ${xs}`);
-      for (const t of ['ns1: ラボの PID 名前空間', 'tini -- bash', 'sleep 1000', '← 端末 2', '★ nstree を実行したシェル', 'unshare --pid --fork --mount bash']) {
+      for (const t of ['ns1: ラボの PID 名前空間', 'tini -- bash', 'sleep 1000', '← ターミナル 2', '★ nstree を実行したシェル', 'unshare --pid --fork --mount bash']) {
         assert.ok(svg.includes(t), `SVG shows ${t}`);
       }
       // Tags balance (no stray < from a command line): every <text> closed.

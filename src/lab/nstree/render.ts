@@ -23,7 +23,7 @@ export function commandOf(p: ProcEntry, picture: Picture): string {
 export function notesOf(p: ProcEntry, picture: Picture): string[] {
   const notes: string[] = [];
   const terminal = picture.terminalShells.get(p.pid);
-  if (terminal !== undefined) notes.push(p.console ? `端末 ${terminal} (コンソール)` : `端末 ${terminal}`);
+  if (terminal !== undefined) notes.push(p.console ? `ターミナル ${terminal} (コンソール)` : `ターミナル ${terminal}`);
   if (p.pid === picture.callerPid) notes.push('★ nstree を実行したシェル');
   return notes;
 }
