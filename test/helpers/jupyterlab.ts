@@ -22,6 +22,7 @@ import type { Locator, Page } from 'playwright-core';
 import { jupyterScript } from '../../src/cli/python.js';
 import { freePort, requireSystemPrograms, withTimeout } from './browser.js';
 import { isAlive, killAll, processTree, readProc, waitGone, type Proc } from './processes.js';
+import type { NbOutput } from '../../src/cli/normalize.js';
 
 export const JUPYTER_LAB = jupyterScript('jupyter-lab');
 export const JUPYTER_NOTEBOOK = jupyterScript('jupyter-notebook');
@@ -209,15 +210,8 @@ export function scratchNotebook(sources: string[], kernel = { ...NSLAB_KERNEL, l
 // ---------------------------------------------------------------------------------------------
 // Notebook model (window.jupyterapp)
 
-export interface ModelOutput {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-  traceback?: string[];
-}
+/** An output as nbformat stores it: the same shape the reruns compare. */
+export type ModelOutput = NbOutput;
 export interface ModelCell {
   cell_type: string;
   source: string | string[];
