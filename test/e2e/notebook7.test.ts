@@ -4,7 +4,7 @@
  * code cell, see its output. Temp kernelspec, private Jupyter dirs and HOME; nothing survives.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CHROMIUM, REPO, artifactsDir, formatProcs, installTempKernelspec, launchBrowser, makeTempDir, removeDir, requireSystemPrograms, screenshotStats,
@@ -47,7 +47,10 @@ describe('Notebook 7: `jupyter notebook` runs a cell of the tutorial in headless
     await openNotebook(page, server!, TUTORIAL);
     // Notebook 7 is its own page: the notebook fills it (no launcher, no side panels of JupyterLab).
     assert.equal(await page.locator('#main-panel .jp-NotebookPanel').count(), 1, 'a Notebook 7 page');
-    const index = 5; // the first code cell: `echo $$`
+    // The tutorial's first `echo $$` cell, wherever the lesson puts it.
+    const cells = (JSON.parse(readFileSync(join(REPO, 'notebooks', TUTORIAL), 'utf8')) as { cells: { cell_type: string; source: string | string[] }[] }).cells;
+    const index = cells.findIndex((c) => c.cell_type === 'code' && [c.source].flat().join('') === 'echo $$');
+    assert.ok(index >= 0, 'the tutorial has an `echo $$` cell');
     await runCell(page, index);
     const cell = await waitCellRan(page, index);
     assert.equal(outputText(cell).text, '2\n');
