@@ -54,13 +54,19 @@ RUN . /tmp/nslab-ca/env \
 
 # nslab: dependencies first (cached while package*.json are unchanged), then the sources.
 WORKDIR /opt/nslab
+# The runtime dependencies at the lock file's versions, and only the compiler and Node's types
+# for building src/ (tsconfig.build.json): the development tools (the linter with its TypeScript
+# alias, mocha, the browser driver's tests) are not needed here, and Debian's npm 9 cannot read
+# the lock file's TypeScript alias (`npm ci` there reports it out of sync; npm 10+ reads it).
 COPY package.json package-lock.json ./
-RUN . /tmp/nslab-ca/env && npm ci --no-audit --no-fund --loglevel=warn
+RUN . /tmp/nslab-ca/env \
+ && node -e "const fs = require('fs'); const p = JSON.parse(fs.readFileSync('package.json')); const d = p.devDependencies; p.devDependencies = { typescript: d['@typescript/native'].replace(/^npm:typescript@/, ''), '@types/node': d['@types/node'] }; fs.writeFileSync('package.json', JSON.stringify(p, null, 2))" \
+ && npm install --no-audit --no-fund --loglevel=warn
 COPY . .
 # Then drop what a Linux runtime never loads: dev dependencies, and the macOS/Windows binaries
 # shipped inside node-pty and zeromq (~90 MB).
-RUN npx tsc -p . \
- && npm prune --omit=dev --no-audit --no-fund --loglevel=warn \
+RUN npx tsc -p tsconfig.build.json \
+ && rm -rf node_modules/typescript node_modules/@types node_modules/.bin/tsc node_modules/.bin/tsserver \
  && rm -rf docker notebooks /root/.npm \
       node_modules/node-pty/prebuilds/darwin-* node_modules/node-pty/prebuilds/win32-* \
       node_modules/zeromq/build/darwin node_modules/zeromq/build/win32
