@@ -53,25 +53,21 @@ function shellQuote(s: string): string {
 export function installLabTools(dir: string, nodePath: string = process.execPath): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true, mode: 0o700 });
+  writeNodeTool(bin, 'nstree', 'the namespace picture (see nstree --help)', ['NSLAB_LAB_PIDNS_FILE', join(dir, LAB_PIDNS_FILE)], NSTREE_MAIN, nodePath);
+  writeNodeTool(bin, 'nscheck', 'checks an exercise of the notebooks (see nscheck --list)', ['NSLAB_LAB_NAMESPACES_FILE', join(dir, LAB_NAMESPACES_FILE)], NSCHECK_MAIN, nodePath);
+  return bin;
+}
+
+/** A lab command run by the kernel's node: `bin/NAME` (0700), with one file named in its environment. */
+function writeNodeTool(bin: string, name: string, what: string, [envName, envFile]: [string, string], main: string, nodePath: string): void {
   const wrapper = [
     '#!/bin/sh',
-    '# nslab: the namespace picture (see nstree --help). Written by the kernel for this lab.',
-    `NSLAB_LAB_PIDNS_FILE=${shellQuote(join(dir, LAB_PIDNS_FILE))}`,
-    'export NSLAB_LAB_PIDNS_FILE UV_THREADPOOL_SIZE=1',
-    `exec ${shellQuote(nodePath)} --v8-pool-size=1 ${shellQuote(NSTREE_MAIN)} "$@"`,
+    `# nslab: ${what}. Written by the kernel for this lab.`,
+    `${envName}=${shellQuote(envFile)}`,
+    `export ${envName} UV_THREADPOOL_SIZE=1`,
+    `exec ${shellQuote(nodePath)} --v8-pool-size=1 ${shellQuote(main)} "$@"`,
     '',
   ].join('\n');
-  writeFileSync(join(bin, 'nstree'), wrapper, { mode: 0o700 });
-  chmodSync(join(bin, 'nstree'), 0o700);
-  const check = [
-    '#!/bin/sh',
-    '# nslab: checks an exercise of the notebooks (see nscheck --list). Written by the kernel for this lab.',
-    `NSLAB_LAB_NAMESPACES_FILE=${shellQuote(join(dir, LAB_NAMESPACES_FILE))}`,
-    'export NSLAB_LAB_NAMESPACES_FILE UV_THREADPOOL_SIZE=1',
-    `exec ${shellQuote(nodePath)} --v8-pool-size=1 ${shellQuote(NSCHECK_MAIN)} "$@"`,
-    '',
-  ].join('\n');
-  writeFileSync(join(bin, 'nscheck'), check, { mode: 0o700 });
-  chmodSync(join(bin, 'nscheck'), 0o700);
-  return bin;
+  writeFileSync(join(bin, name), wrapper, { mode: 0o700 });
+  chmodSync(join(bin, name), 0o700);
 }

@@ -81,6 +81,18 @@ export function processesInNamespace(ns: string, existedBefore?: Map<number, str
 }
 
 /** Wait until `pids` have all exited (or fail after `ms`). */
+/**
+ * Shut a test's engine down and check that it took its lab with it: every process it had ended,
+ * nothing left in the lab's PID namespace.
+ */
+export async function shutdownCleanly(engine: ShellEngine): Promise<void> {
+  const ns = labNamespace(engine);
+  const pids = engine.processes();
+  await engine.shutdown();
+  await assertAllGone(pids);
+  if (ns) assert.deepEqual(processesInNamespace(ns), [], 'nothing of the lab is left');
+}
+
 export async function assertAllGone(pids: number[], ms = 3000): Promise<void> {
   const deadline = Date.now() + ms;
   let alive = pids;

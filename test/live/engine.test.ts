@@ -7,7 +7,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ShellEngine } from '../../src/shell/engine.js';
-import { assertAllGone, labNamespace, processesInNamespace, runCell, startEngine } from '../helpers/engine.js';
+import { assertAllGone, runCell, shutdownCleanly, startEngine } from '../helpers/engine.js';
 import { processTree } from '../../src/shell/procfs.js';
 
 describe('shell engine (live, in a lab)', function () {
@@ -20,11 +20,7 @@ describe('shell engine (live, in a lab)', function () {
     scratch = mkdtempSync(join(tmpdir(), 'nslab-test-'));
   });
   after(async () => {
-    const ns = labNamespace(engine);
-    const pids = engine.processes();
-    await engine.shutdown();
-    await assertAllGone(pids);
-    if (ns) assert.deepEqual(processesInNamespace(ns), [], 'nothing of the lab is left');
+    await shutdownCleanly(engine);
     rmSync(scratch, { recursive: true, force: true });
   });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ShellEngine } from '../../src/shell/engine.js';
-import { assertAllGone, labNamespace, processesInNamespace, runCell, startEngine } from '../helpers/engine.js';
+import { runCell, shutdownCleanly, startEngine } from '../helpers/engine.js';
 
 const SECRET = 'tr0ub4dor&3-s3cret';
 
@@ -18,11 +18,7 @@ describe('terminal input (live, in a lab)', function () {
     engine = await startEngine();
   });
   after(async () => {
-    const ns = labNamespace(engine);
-    const pids = engine.processes();
-    await engine.shutdown();
-    await assertAllGone(pids);
-    if (ns) assert.deepEqual(processesInNamespace(ns), [], 'nothing of the lab is left');
+    await shutdownCleanly(engine);
   });
 
   const assertNoSecret = (r: { output: string; notices: string }, what: string) => {
