@@ -6,6 +6,9 @@
 import { chmodSync, mkdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { logger } from '../log.js';
+
+const log = logger('lab');
 
 const NSTREE_MAIN = fileURLToPath(new URL('./nstree/main.js', import.meta.url));
 const NSCHECK_MAIN = fileURLToPath(new URL('./exercises/main.js', import.meta.url));
@@ -20,10 +23,28 @@ export const LAB_NAMESPACES_FILE = 'lab-namespaces';
 export const NAMESPACE_TYPES = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'] as const;
 
 /**
- * Records the namespaces of the lab's PID 1 (`init`, a PID of this machine) for nscheck, or
- * removes the record when there is no lab (host mode). Types this kernel lacks are left out.
+ * Records the running lab for its commands, from its PID 1 (`init`, a PID of this machine): its
+ * PID namespace for nstree, all its namespaces for nscheck. With no lab (host mode: `init` null)
+ * the records are removed, and nstree and nscheck say they do not know the lab.
  */
-export function recordLabNamespaces(dir: string, init: number | null): void {
+export function recordLabForTools(dir: string, init: number | null): void {
+  recordLabPidNamespace(dir, init);
+  recordLabNamespaces(dir, init);
+}
+
+/** For nstree: which PID namespace is the lab's (it names the picture's outer box after it). */
+function recordLabPidNamespace(dir: string, init: number | null): void {
+  const file = join(dir, LAB_PIDNS_FILE);
+  try {
+    if (init === null) rmSync(file, { force: true });
+    else writeFileSync(file, `${readlinkSync(`/proc/${init}/ns/pid`)}\n`, { mode: 0o600 });
+  } catch (err) {
+    log.info(`the lab's PID namespace is not known to nstree: ${(err as Error).message}`);
+  }
+}
+
+/** For nscheck: every namespace of the lab's PID 1. Types this kernel lacks are left out. */
+function recordLabNamespaces(dir: string, init: number | null): void {
   const file = join(dir, LAB_NAMESPACES_FILE);
   if (init === null) {
     rmSync(file, { force: true });

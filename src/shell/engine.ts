@@ -1,20 +1,19 @@
 /**
- * The shell engine: one lab and its terminals. Terminal 1 creates the lab (its bash is the
- * lab's first shell, child of the lab's init); terminals 2, 3, … are shells joined to the same
- * lab on first use, like `docker exec` into the article's container.
+ * The shell engine: the registry of one lab's terminals. Terminal 1's shell is the lab's first
+ * shell (child of the lab's init); terminals 2, 3, … are shells joined to the same lab on first
+ * use, like `docker exec` into the article's container. The lab itself (its folder, home,
+ * namespaces and teardown) is src/lab/lab.ts; the engine asks it how each shell starts.
  *
  * Knows nothing about Jupyter: the kernel calls `run`, `interrupt` and `shutdown`, and opens and
  * ends terminals for consoles of their own (`openTerminal`, `endTerminal`).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { installLabTools, LAB_PIDNS_FILE, recordLabNamespaces } from '../lab/tools.js';
-import { firstTerminalCommand, joinTerminalCommand, loopbackUpCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
+import { readFileSync } from 'node:fs';
+import { Lab, type TerminalLab } from '../lab/lab.js';
+import type { LabMode } from '../lab/sandbox.js';
 import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
-import { processTree, readStat } from './procfs.js';
+import { processTree } from './procfs.js';
 import { ShellSession, type CellIO, type CellResult, type RunOptions } from './session.js';
 import type { TerminalView } from './terminal-view.js';
 import { logger } from '../log.js';
@@ -43,8 +42,6 @@ const DROPPED_ENV = /^(BASH_ENV|ENV|PROMPT_COMMAND|PS[0-4]|HISTFILE|INPUTRC|BASH
 
 export class ShellEngine {
   readonly nonce = newNonce();
-  readonly plan: LabPlan;
-  private readonly dir: string;
   private readonly terminals = new Map<number, ShellSession>();
   private readonly starting = new Map<number, Promise<ShellSession>>();
   private readonly cols: number;
@@ -57,9 +54,7 @@ export class ShellEngine {
   private readonly consoles = new Set<number>();
   /** Said once, in the next cell's output. */
   private pendingNotices: string[] = [];
-  private labGeneration = 0;
-  /** Commands nslab adds to the lab (nstree), appended to its PATH. */
-  private readonly toolsDir: string;
+  private readonly lab: TerminalLab;
   private closed = false;
 
   constructor(opts: EngineOptions = {}) {
@@ -68,23 +63,16 @@ export class ShellEngine {
     this.cwd = opts.cwd ?? process.cwd();
     this.limits = opts.limits ?? limitsFromEnv();
     this.interruptGraceMs = opts.interruptGraceMs ?? 250;
-    this.plan = planLab(opts.labMode ?? process.env.NSLAB_LAB ?? 'auto');
-    if (this.plan.notice) this.pendingNotices.push(`nslab: ${this.plan.notice}\n`);
-    removeAbandonedDirs();
-    this.dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
-    chmodSync(this.dir, 0o700);
-    writeFileSync(join(this.dir, OWNER_FILE), `${process.pid} ${readStat(process.pid)?.start}\n`, { mode: 0o600 });
-    // Bracketed paste off: nslab types, it does not paste, and the mode's codes are noise.
-    writeFileSync(join(this.dir, 'inputrc'), 'set enable-bracketed-paste off\n$include /etc/inputrc\n', { mode: 0o600 });
-    if (this.plan.mode !== 'host') this.makeHome();
-    this.toolsDir = installLabTools(this.dir);
-    log.info(`lab mode ${this.plan.mode}; files in ${this.dir}`);
+    this.lab = new Lab({
+      requestedMode: opts.labMode ?? process.env.NSLAB_LAB ?? 'auto',
+      onNotice: (text) => this.pendingNotices.push(text),
+    });
   }
 
-  get mode(): LabMode { return this.plan.mode; }
+  get mode(): LabMode { return this.lab.mode; }
 
   /** The kernel's private folder (inputrc, history, the lab's home). */
-  get filesDir(): string { return this.dir; }
+  get filesDir(): string { return this.lab.filesDir; }
 
   /** Start the lab (terminal 1) now, so the first cell does not pay for it. */
   async start(): Promise<void> {
@@ -172,13 +160,12 @@ export class ShellEngine {
     if (this.closed) return;
     this.closed = true;
     await this.endLab();
-    rmSync(this.dir, { recursive: true, force: true });
+    await this.lab.teardown();
   }
 
   /** The lab's init as this machine numbers it (for tests and the namespace picture). */
   get initPid(): number | null {
-    const first = this.terminals.get(1);
-    return first ? findLabInit(first.pid, this.mode) : null;
+    return this.lab.initPid;
   }
 
   /** PIDs of all processes of all terminals, as this machine numbers them. */
@@ -197,23 +184,8 @@ export class ShellEngine {
 
   // ---------------------------------------------------------------------------------------
 
-  /**
-   * The lab's home: a fresh copy of the distribution's skeleton (/etc/skel), not the machine's
-   * own dotfiles, so that every lab starts the same on every machine (a teacher's ~/.bashrc
-   * with pyenv hooks would print errors in nested shells and use up the lab's small PIDs).
-   */
-  private makeHome(): void {
-    const home = join(this.dir, 'home');
-    mkdirSync(home, { mode: 0o700 });
-    for (const f of ['.bashrc', '.profile', '.bash_logout']) {
-      if (existsSync(`/etc/skel/${f}`)) {
-        copyFileSync(`/etc/skel/${f}`, join(home, f));
-        chmodSync(join(home, f), 0o600);
-      }
-    }
-  }
-
-  private env(n: number): Record<string, string> {
+  /** Terminal `n`'s environment: the kernel's, cleaned, with the terminal's and the lab's variables. */
+  private env(n: number, labEnv: Record<string, string>): Record<string, string> {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !DROPPED_ENV.test(k)) env[k] = v;
     Object.assign(env, {
@@ -222,15 +194,11 @@ export class ShellEngine {
       LANG: process.env.LANG && process.env.LANG !== 'C' ? process.env.LANG : 'C.UTF-8',
       // No pager may ever open: there is nobody to press q.
       PAGER: 'cat', MANPAGER: 'cat', GIT_PAGER: 'cat', SYSTEMD_PAGER: 'cat', LESS: '-FRX',
-      INPUTRC: join(this.dir, 'inputrc'),
-      HISTFILE: join(this.dir, `history-${n}`),
+      ...labEnv,
       HISTCONTROL: 'ignorespace',
-      // Last on PATH: nslab's commands never shadow the learner's.
-      PATH: `${process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}:${this.toolsDir}`,
       // Which terminal a shell belongs to: nstree labels each terminal's first shell with it.
       NSLAB_TERMINAL: String(n),
       ...(this.consoles.has(n) ? { NSLAB_CONSOLE: '1' } : {}),
-      ...(this.plan.mode === 'host' ? {} : { HOME: join(this.dir, 'home') }),
       ...markerEnvironment(this.nonce),
     });
     return env;
@@ -262,17 +230,10 @@ export class ShellEngine {
   }
 
   private async startSession(n: number): Promise<ShellSession> {
-    let command;
-    if (n === 1) {
-      command = firstTerminalCommand(this.mode, SHELL);
-    } else {
-      const init = this.initPid;
-      if (this.mode !== 'host' && init === null) throw new Error('the lab is not running');
-      command = joinTerminalCommand(this.mode, init ?? 0, SHELL);
-    }
+    const launch = this.lab.launch(n, SHELL);
     const session = await ShellSession.start({
-      command,
-      env: this.env(n),
+      command: launch.command,
+      env: this.env(n, launch.env),
       cwd: this.cwd,
       cols: this.cols,
       rows: this.rows,
@@ -280,37 +241,9 @@ export class ShellEngine {
       limits: this.limits,
       interruptGraceMs: this.interruptGraceMs,
     });
-    if (n === 1) {
-      this.labGeneration++;
-      const init = findLabInit(session.pid, this.mode);
-      this.bringUpLoopback(init);
-      this.recordLabNamespace(init);
-      recordLabNamespaces(this.dir, init);
-    }
-    log.info(`terminal ${n} started (pid ${session.pid}, lab #${this.labGeneration})`);
+    if (n === 1) this.lab.firstShellStarted(session.pid);
+    log.info(`terminal ${n} started (pid ${session.pid}, lab #${this.lab.generation})`);
     return session;
-  }
-
-  /** For nstree: which PID namespace is the lab's (it names the picture's outer box after it). */
-  private recordLabNamespace(init: number | null): void {
-    const file = join(this.dir, LAB_PIDNS_FILE);
-    try {
-      if (init === null) rmSync(file, { force: true });
-      else writeFileSync(file, `${readlinkSync(`/proc/${init}/ns/pid`)}\n`, { mode: 0o600 });
-    } catch (err) {
-      log.info(`the lab's PID namespace is not known to nstree: ${(err as Error).message}`);
-    }
-  }
-
-  private bringUpLoopback(init: number | null): void {
-    const command = init === null ? null : loopbackUpCommand(this.mode, init);
-    if (!command) return;
-    const r = spawnSync(command.file, command.args, { encoding: 'utf8', timeout: 5000 });
-    if (r.status !== 0) {
-      const why = String(r.stderr || r.error?.message || `exit status ${r.status}`).trim();
-      log.info(`lo of the lab stays down: ${why}`);
-      this.pendingNotices.push(`nslab: the lab's network could not be set up, its loopback interface stays down (${why}). In Docker, add --cap-add NET_ADMIN.\n`);
-    }
   }
 
   private onShellExited(n: number, session: ShellSession): void {
@@ -332,18 +265,10 @@ export class ShellEngine {
     this.terminals.clear();
     // Joined terminals first, then the lab itself; every kill is by PID of a process we started.
     for (const s of sessions.reverse()) s.kill();
-    await Promise.all(sessions.map((s) => withTimeout(s.exited, 3000)));
+    // Right after the kills, before any await: a terminal 1 started meanwhile makes a new lab.
+    const labEnded = this.lab.stop();
+    await Promise.all([...sessions.map((s) => withTimeout(s.exited, 3000)), labEnded]);
   }
-}
-
-/** The lab's PID 1: the child of unshare (the PTY's process, after sh and setpriv exec'd). */
-function findLabInit(ptyPid: number, mode: LabMode): number | null {
-  if (mode === 'host') return null;
-  for (const pid of processTree(ptyPid)) {
-    const st = readStat(pid);
-    if (st && st.ppid === ptyPid && pid !== ptyPid) return pid;
-  }
-  return null;
 }
 
 /** The terminal number a process inherited (NSLAB_TERMINAL in its environment), if readable. */
@@ -353,36 +278,6 @@ function terminalOfProcess(pid: number): number | null {
     return m ? Number(m[1]) : null;
   } catch {
     return null;
-  }
-}
-
-const DIR_PREFIX = 'nslab-';
-const OWNER_FILE = 'owner';
-
-
-/**
- * A kernel killed with SIGKILL cannot remove its files (inputrc, history, the lab's home):
- * the next kernel does, for every folder of ours whose owning kernel is gone.
- */
-function removeAbandonedDirs(): void {
-  const uid = process.getuid?.();
-  let entries: string[];
-  try {
-    entries = readdirSync(tmpdir()).filter((e) => e.startsWith(DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const dir = join(tmpdir(), entry);
-    try {
-      if (statSync(dir).uid !== uid) continue;
-      const [pid, start] = readFileSync(join(dir, OWNER_FILE), 'utf8').trim().split(' ');
-      if (readStat(Number(pid))?.start === start) continue; // its kernel still runs
-      rmSync(dir, { recursive: true, force: true });
-      log.info(`removed ${dir}, left by a kernel that is gone`);
-    } catch {
-      /* not one of ours (no owner file), or gone meanwhile */
-    }
   }
 }
 

@@ -301,7 +301,7 @@ describe('hostile findings: what the lab can reach of the kernel @slow', functio
     assert.deepEqual(leaks, [], 'fds of the kernel held by processes of the lab');
   });
 
-  // src/shell/engine.ts makeHome(): the lab's home gets copies of /etc/skel made with
+  // src/lab/files.ts makeHome(): the lab's home gets copies of /etc/skel made with
   // copyFileSync, which keeps the skeleton's mode: .bashrc, .profile and .bash_logout are 0644.
   // Only the 0700 directory above keeps others out; the issue asks for files readable by the user
   // only. Fix: copy with mode 0600 (copyFileSync, then chmodSync(…, 0o600)).
