@@ -213,24 +213,28 @@ export class Dispatcher {
 
   /** busy → handler (or the aborted reply) → idle; `idleAfter`: a queue whose idle the idle waits for. */
   private async serve(channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, key: SubshellKey, idleAfter?: ShellQueue): Promise<void> {
-    await this.between(channel, msg, idleAfter, async () => {
-      const type = msg.header.msg_type;
+    await this.between(channel, msg, idleAfter, () => {
       if (channel === 'shell' && this.queues.get(key)?.toAbort.delete(msg.header.msg_id)) {
         const aborted = inboundAs(msg, ABORTABLE);
-        if (aborted) await this.transport.send(channel, this.factory.childOf(aborted).reply({ status: 'aborted' }));
-      } else if (!isKnownMsgType(type) || !(await this.handle(type, channel, msg, table, key))) {
-        log.warn(`no handler for ${type} on ${channel}; ignored`);
+        return aborted ? this.transport.send(channel, this.factory.childOf(aborted).reply({ status: 'aborted' })) : Promise.resolve();
       }
+      const type = msg.header.msg_type;
+      const handling = isKnownMsgType(type) ? this.handle(type, channel, msg, table, key) : undefined;
+      if (!handling) log.warn(`no handler for ${type} on ${channel}; ignored`);
+      return handling ?? Promise.resolve();
     });
   }
 
-  /** Runs the table's handler for `type` with a context typed by it; false if there is none. */
-  private async handle<T extends MsgType>(type: T, channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, key: SubshellKey): Promise<boolean> {
+  /**
+   * The table's handler for `type` at work, with a context typed by it; undefined if there is
+   * none. Not async: the handler's own promise is returned, so that the idle follows it at once
+   * (main.ts closes the transport a few ticks after the shutdown reply).
+   */
+  private handle<T extends MsgType>(type: T, channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, key: SubshellKey): Promise<void> | undefined {
     const handler = table[type];
     const request = inboundAs(msg, type);
-    if (!handler || !request) return false;
-    await handler(this.context(channel, msg, request, key));
-    return true;
+    if (!handler || !request) return undefined;
+    return handler(this.context(channel, msg, request, key));
   }
 
   /** busy → the refusal → idle, for a request that will not run. */
