@@ -12,7 +12,6 @@
  * Execution itself is `scripts/execute_notebook.py` (nbclient, errors not allowed, per-cell
  * timeout); this module only drives it and judges its results.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +22,7 @@ import { writeStudentView } from './exercises.js';
 import { comparableOutputs, joinSource, unifiedDiff } from './normalize.js';
 import { PdfPrinter } from './pdf.js';
 import { jupyterPython, jupyterScript } from './python.js';
+import { runProcess } from '../common/processes.js';
 import type { NbOutput, NormalizeOptions } from './normalize.js';
 
 /** Environment variable naming a folder that holds `kernels/nslab/kernel.json`. */
@@ -190,22 +190,14 @@ export function jupyterEnv(kernelspecDir: string | undefined, base: NodeJS.Proce
   return env;
 }
 
-interface ProcResult { code: number | null; stdout: string; stderr: string }
-
-function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProcResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${Math.round(timeoutMs / 1000)} s)\n`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+/**
+ * A Jupyter program (the notebook runner, nbconvert), all its output kept; in nslab's process
+ * group, so that Ctrl-C at the terminal stops it too. Rejects when it cannot start.
+ */
+async function runJupyter(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+  const r = await runProcess(file, args, { env, timeoutMs, maxBytes: Infinity, ownGroup: false });
+  if (r.error) throw r.error;
+  return { code: r.status, stderr: r.stderr + (r.timedOut ? `\n(killed after ${Math.round(timeoutMs / 1000)} s)\n` : '') };
 }
 
 function tail(s: string, lines = 15): string {
@@ -230,7 +222,7 @@ async function executeNotebook(source: string, workDir: string, opts: CommonOpti
   const timeout = opts.cellTimeout ?? 60;
   const script = path.join(repoRoot(), 'scripts', 'execute_notebook.py');
   const started = process.hrtime.bigint();
-  const res = await runProcess(jupyterPython(), [script, source, executedPath, '--report', reportPath,
+  const res = await runJupyter(jupyterPython(), [script, source, executedPath, '--report', reportPath,
     '--timeout', String(timeout), '--cwd', path.dirname(path.resolve(source))],
   { ...jupyterEnv(opts.kernelspecDir), ...opts.env }, 20 * 60 * 1000);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -280,7 +272,7 @@ function fmtSeconds(s: number): string {
  */
 export async function writeHtmlHandout(ipynb: string, outDir: string, kernelspecDir?: string, name = path.basename(ipynb, '.ipynb')): Promise<{ ok: boolean; html: string; code: number | null; stderr: string }> {
   const html = path.join(outDir, name + '.html');
-  const conv = await runProcess(jupyterScript('jupyter'), ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'),
+  const conv = await runJupyter(jupyterScript('jupyter'), ['nbconvert', '--to', 'html', '--template-file', path.join(repoRoot(), 'scripts', 'handout.html.j2'),
     '--output-dir', path.resolve(outDir), '--output', name, ipynb], jupyterEnv(kernelspecDir), 5 * 60 * 1000);
   return { ok: conv.code === 0 && existsSync(html), html, code: conv.code, stderr: conv.stderr };
 }
@@ -290,35 +282,26 @@ export async function writeHtmlHandout(ipynb: string, outDir: string, kernelspec
  * and with updateNotebooks write the executed notebook back. Returns the process exit code.
  */
 export async function handouts(opts: HandoutsOptions): Promise<number> {
-  const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  const notebooks = await listNotebooks(opts);
-  if (notebooks.length === 0) {
-    log(`handouts: no notebooks in ${opts.notebooksDir}`);
-    return 1;
-  }
-  await mkdir(opts.outDir, { recursive: true });
-  const work = await mkdtemp(path.join(tmpdir(), 'nslab-handouts-'));
-  const printer = opts.pdf === false ? null : new PdfPrinter();
-  let failed = 0;
-  try {
-    for (const file of notebooks) {
-      const rel = displayPath(file);
-      const source = JSON.parse(await readFile(file, 'utf8')) as Notebook;
-      const badChecks = checkErrors(source);
-      if (badChecks.length) {
-        failed++;
-        log(`handouts: ${rel}: FAILED before running: its checks are not well written`);
-        for (const p of badChecks) log(`  ${p}`);
-        continue;
-      }
+  const log = logOf(opts);
+  let printer: PdfPrinter | null = null;
+  const result = await eachNotebook(opts, {
+    command: 'handouts',
+    failuresPerNotebook: 1,
+    start: async () => {
+      await mkdir(opts.outDir, { recursive: true });
+      printer = opts.pdf === false ? null : new PdfPrinter();
+    },
+    finish: async () => {
+      await printer?.close();
+    },
+    run: async (file, rel, source, work) => {
       log(`handouts: ${rel}: executing with a fresh ${source.metadata.kernelspec?.name ?? '?'} kernel...`);
       const exec = await executeNotebook(file, work, opts);
       const problems = judge(exec, source);
       if (problems.length || !exec.executedPath) {
-        failed++;
         log(`handouts: ${rel}: FAILED after ${fmtSeconds(exec.seconds)}`);
         for (const p of problems) log(`  ${p}`);
-        continue;
+        return 1;
       }
       const cells = exec.report.cells.length;
       const expected = exec.report.cells.filter((c) => c.status !== 'ok').length;
@@ -329,9 +312,8 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
       const conv = await writeHtmlHandout(shown, opts.outDir, opts.kernelspecDir, path.basename(file, '.ipynb'));
       const html = conv.html;
       if (!conv.ok) {
-        failed++;
         log(`handouts: ${rel}: nbconvert --to html FAILED (exit ${conv.code}):\n${tail(conv.stderr)}`);
-        continue;
+        return 1;
       }
       log(`handouts: ${rel} -> ${displayPath(html)}`);
       if (printer) {
@@ -341,22 +323,82 @@ export async function handouts(opts: HandoutsOptions): Promise<number> {
           const printed = await printer.print(html, pdf, title);
           log(`handouts: ${rel} -> ${displayPath(pdf)} (A4, ${printed.pages} pages)`);
         } catch (err) {
-          failed++;
           log(`handouts: ${rel}: the PDF FAILED: ${(err as Error).message.split('\n')[0]}`);
-          continue;
+          return 1;
         }
       }
       if (opts.updateNotebooks) {
         await writeFile(file, await readFile(exec.executedPath, 'utf8'));
         log(`handouts: ${rel}: outputs of this run written back to the notebook`);
       }
+      return 0;
+    },
+  });
+  if (!result) return 1;
+  const { notebooks, failed } = result;
+  log(failed ? `handouts: ${failed} of ${notebooks} notebooks FAILED` : `handouts: ${notebooks} notebooks OK`);
+  return failed ? 1 : 0;
+}
+
+function logOf(opts: CommonOptions): (line: string) => void {
+  return opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
+}
+
+/** What `handouts` and `rerun` do with each notebook, for `eachNotebook`. */
+interface NotebookLoop {
+  command: 'handouts' | 'rerun';
+  /** How many failures a notebook counts for when it is not run at all. */
+  failuresPerNotebook: number;
+  /** Once there are notebooks, before the first. */
+  start?(): Promise<void>;
+  /** At the end, also after an exception. */
+  finish?(): Promise<void>;
+  /** Why `source` cannot be run at all (besides badly written checks), or null when it can. */
+  notRunnable?(source: Notebook): string | null;
+  /** Run one notebook whose checks are well written, in its own `work` folder; returns its failures. */
+  run(file: string, rel: string, source: Notebook, work: string): Promise<number>;
+}
+
+/**
+ * The loop both commands share: the chosen notebooks one by one, each read and its checks'
+ * writing checked before anything runs, in a temp folder removed at the end. Returns how many
+ * notebooks there were and the failures counted, or null (said) when there are none.
+ */
+async function eachNotebook(opts: CommonOptions, loop: NotebookLoop): Promise<{ notebooks: number; failed: number } | null> {
+  const log = logOf(opts);
+  const notebooks = await listNotebooks(opts);
+  if (notebooks.length === 0) {
+    log(`${loop.command}: no notebooks in ${opts.notebooksDir}`);
+    return null;
+  }
+  let failed = 0;
+  let work: string | null = null;
+  try {
+    await loop.start?.();
+    work = await mkdtemp(path.join(tmpdir(), `nslab-${loop.command}-`));
+    for (const file of notebooks) {
+      const rel = displayPath(file);
+      const source = JSON.parse(await readFile(file, 'utf8')) as Notebook;
+      const why = loop.notRunnable?.(source);
+      if (why) {
+        log(`${loop.command}: ${rel}: ${why}`);
+        failed += loop.failuresPerNotebook;
+        continue;
+      }
+      const badChecks = checkErrors(source);
+      if (badChecks.length) {
+        log(`${loop.command}: ${rel}: FAILED before running: its checks are not well written`);
+        for (const p of badChecks) log(`  ${p}`);
+        failed += loop.failuresPerNotebook;
+        continue;
+      }
+      failed += await loop.run(file, rel, source, work);
     }
   } finally {
-    await printer?.close();
-    await rm(work, { recursive: true, force: true });
+    await loop.finish?.();
+    if (work) await rm(work, { recursive: true, force: true });
   }
-  log(failed ? `handouts: ${failed} of ${notebooks.length} notebooks FAILED` : `handouts: ${notebooks.length} notebooks OK`);
-  return failed ? 1 : 0;
+  return { notebooks: notebooks.length, failed };
 }
 
 /** The code cells' outputs of a notebook, as comparable texts (index → text). */
@@ -392,33 +434,17 @@ export function compareRuns(committed: Notebook, run: Notebook, labels: { notebo
  * committed outputs. Reports each run's wall time. Returns the process exit code.
  */
 export async function rerun(opts: RerunOptions): Promise<number> {
-  const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const log = logOf(opts);
   const runs = opts.runs > 0 ? opts.runs : 3;
   const maxSeconds = opts.maxSeconds ?? 60;
-  const notebooks = await listNotebooks(opts);
-  if (notebooks.length === 0) {
-    log(`rerun: no notebooks in ${opts.notebooksDir}`);
-    return 1;
-  }
-  const work = await mkdtemp(path.join(tmpdir(), 'nslab-rerun-'));
-  let failedRuns = 0;
-  try {
-    for (const file of notebooks) {
-      const rel = displayPath(file);
-      const committed = JSON.parse(await readFile(file, 'utf8')) as Notebook;
-      const executed = committed.cells.some((c) => c.cell_type === 'code' && typeof c.execution_count === 'number');
-      if (!executed) {
-        log(`rerun: ${rel}: has no committed outputs to compare with; run \`npm run handouts\` first (it writes each run's outputs back into the notebook)`);
-        failedRuns += runs;
-        continue;
-      }
-      const badChecks = checkErrors(committed);
-      if (badChecks.length) {
-        log(`rerun: ${rel}: FAILED before running: its checks are not well written`);
-        for (const p of badChecks) log(`  ${p}`);
-        failedRuns += runs;
-        continue;
-      }
+  const result = await eachNotebook(opts, {
+    command: 'rerun',
+    failuresPerNotebook: runs,
+    notRunnable: (committed) => committed.cells.some((c) => c.cell_type === 'code' && typeof c.execution_count === 'number')
+      ? null
+      : 'has no committed outputs to compare with; run `npm run handouts` first (it writes each run\'s outputs back into the notebook)',
+    run: async (file, rel, committed, work) => {
+      let failedRuns = 0;
       for (let r = 1; r <= runs; r++) {
         const dir = path.join(work, `${path.basename(file, '.ipynb')}-run${r}`);
         await mkdir(dir);
@@ -436,11 +462,11 @@ export async function rerun(opts: RerunOptions): Promise<number> {
           log(`rerun: ${rel}: run ${r}/${runs}: ${fmtSeconds(exec.seconds)}, same as committed`);
         }
       }
-    }
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-  const total = notebooks.length * runs;
-  log(failedRuns ? `rerun: ${failedRuns} of ${total} runs FAILED` : `rerun: ${total} runs of ${notebooks.length} notebooks, all the same as committed`);
-  return failedRuns ? 1 : 0;
+      return failedRuns;
+    },
+  });
+  if (!result) return 1;
+  const total = result.notebooks * runs;
+  log(result.failed ? `rerun: ${result.failed} of ${total} runs FAILED` : `rerun: ${total} runs of ${result.notebooks} notebooks, all the same as committed`);
+  return result.failed ? 1 : 0;
 }

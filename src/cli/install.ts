@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** This package's version (package.json). */
-export const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
+export const PACKAGE_VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The entry point a kernelspec's argv names. */
 export const KERNEL_MAIN = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -72,13 +72,21 @@ export function kernelArgv(template: string[], nodePath: string, main: string): 
   return template.map((a) => (a === 'node' ? nodePath : a.endsWith('main.js') ? main : a));
 }
 
+/** The parts of the repository's kernel.json template that are rewritten (the rest is copied). */
+interface KernelJson {
+  argv: string[];
+  env?: Record<string, string>;
+  metadata?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
 /** Write the kernelspec; returns its folder. */
 export function installKernelspec(t: InstallTarget, variant: Variant = VARIANTS.nslab): string {
-  const template = JSON.parse(readFileSync(join(PROJECT_ROOT, 'kernel.json'), 'utf8'));
+  const template = JSON.parse(readFileSync(join(PROJECT_ROOT, 'kernel.json'), 'utf8')) as KernelJson;
   if (!existsSync(KERNEL_MAIN)) throw new Error(`${KERNEL_MAIN} is missing: run \`npm run build\` first`);
   const spec = {
     ...template,
-    argv: kernelArgv(template.argv as string[], process.execPath, KERNEL_MAIN),
+    argv: kernelArgv(template.argv, process.execPath, KERNEL_MAIN),
     display_name: variant.displayName,
     env: { ...template.env, ...variant.env },
     // Which nslab wrote it: `nslab doctor` compares it with the one installed now.

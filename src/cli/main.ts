@@ -13,7 +13,7 @@ import { logger } from '../log.js';
 
 const log = logger('main');
 const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.url));
-const VERSION: string = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')).version;
+const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
 
 const USAGE = `usage: nslab COMMAND [OPTIONS]
 

@@ -28,60 +28,86 @@ export function which(name: string): string | null {
 export interface RunResult {
   stdout: string;
   stderr: string;
-  /** null: killed (timeout) or could not start. */
+  /** null: killed (timeout, too much output) or could not start. */
   status: number | null;
+  /** Killed at the timeout. */
+  timedOut: boolean;
+  /** Why it could not start (spawn's error: ENOENT, EACCES...), if it could not. */
+  error?: Error;
+}
+
+export interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Its stdin; /dev/null when absent. */
+  input?: string;
+  timeoutMs: number;
+  /** How much of stdout, and of stderr, is kept; more on stdout kills it. Default 4 MiB. */
+  maxBytes?: number;
+  /**
+   * true (the default, for helpers): it runs in a process group of its own, killed whole at the
+   * timeout and when it ends (stragglers it left). false (for a long job started from the command
+   * line, such as a notebook run): it stays in nslab's process group, so Ctrl-C at the terminal
+   * reaches it too, and only it is killed at the timeout.
+   */
+  ownGroup?: boolean;
 }
 
 /**
- * Runs a helper in its own process group, with a fixed environment and stdin from `input` (or
- * /dev/null); at the timeout, or when it prints too much, the group is killed (by its PGID,
- * which is the helper's PID: only what nslab started).
+ * Runs a program with a fixed environment and stdin from `input` (or /dev/null), collecting its
+ * output; at the timeout, or when it prints too much, it is killed (with `ownGroup`, its whole
+ * group, by its PGID, which is its PID: only what nslab started). Never rejects.
  */
-export function runProcess(file: string, args: string[], opts: { env: Record<string, string>; cwd?: string; input?: string; timeoutMs: number; maxBytes?: number }): Promise<RunResult> {
+export function runProcess(file: string, args: string[], opts: RunOptions): Promise<RunResult> {
   const maxBytes = opts.maxBytes ?? 4 * 1024 * 1024;
+  const ownGroup = opts.ownGroup ?? true;
   return new Promise((resolve) => {
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true });
-    } catch {
-      resolve({ stdout: '', stderr: '', status: null });
+      child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: ownGroup });
+    } catch (e) {
+      resolve({ stdout: '', stderr: '', status: null, timedOut: false, error: e as Error });
       return;
     }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let size = 0;
+    let outSize = 0;
+    let errSize = 0;
     let killed = false;
-    const killGroup = () => {
+    let timedOut = false;
+    const kill = () => {
       if (child.pid === undefined) return;
       try {
-        process.kill(-child.pid, 'SIGKILL');
+        if (ownGroup) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
       } catch {
         /* already gone */
       }
     };
     const timer = setTimeout(() => {
-      killed = true;
-      killGroup();
+      killed = timedOut = true;
+      kill();
     }, opts.timeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size <= maxBytes) out.push(d);
+      outSize += d.length;
+      if (outSize <= maxBytes) out.push(d);
       else {
         killed = true;
-        killGroup();
+        kill();
       }
     });
     child.stderr!.on('data', (d: Buffer) => {
-      if (err.length < 64) err.push(d);
+      errSize += d.length;
+      if (errSize <= maxBytes) err.push(d);
     });
-    child.on('error', () => {
+    child.on('error', (e) => {
       clearTimeout(timer);
-      resolve({ stdout: '', stderr: '', status: null });
+      resolve({ stdout: '', stderr: '', status: null, timedOut: false, error: e });
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      killGroup(); // stragglers a helper left behind
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status: killed ? null : code });
+      if (ownGroup) kill(); // stragglers a helper left behind
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status: killed ? null : code, timedOut });
     });
     if (opts.input !== undefined) {
       child.stdin!.on('error', () => undefined);

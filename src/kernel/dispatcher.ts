@@ -17,7 +17,19 @@
  * A failing handler is logged and the loop goes on; an unknown msg_type is logged and still
  * gets busy/idle, so a client waiting for idle never hangs.
  */
-import { ChildBuilder, MessageFactory, isKnownMsgType, type ErrorFields, type Message, type MsgType, type UntypedMessage } from '../protocol/messages.js';
+import {
+  inboundAs,
+  isKnownMsgType,
+  isRequestType,
+  MessageFactory,
+  type ChildBuilder,
+  type ErrorFields,
+  type Inbound,
+  type Message,
+  type MsgType,
+  type ReplyContent,
+  type UntypedMessage,
+} from '../protocol/messages.js';
 import type { InboundChannel, Transport } from '../protocol/transport.js';
 import { logger } from '../log.js';
 
@@ -27,26 +39,41 @@ const log = logger('dispatch');
 export const MAIN_SHELL = null;
 export type SubshellKey = string | null;
 
-/** What a handler may do for its request. */
-export interface RequestContext {
-  readonly request: UntypedMessage;
+/**
+ * The request type that abort-after-error answers `aborted` (spec: "Execute", stop_on_error:
+ * "whether to abort the execution queue if an exception is encountered"; as ipykernel, only
+ * the shell queue of the failed request, and only requests waiting in it).
+ */
+const ABORTABLE = 'execute_request' satisfies MsgType;
+
+/** What a handler of requests of type `T` may do for its request. */
+export interface RequestContext<T extends MsgType = MsgType> {
+  readonly request: Inbound<T>;
   readonly channel: InboundChannel;
   /** The subshell whose queue the request came through (null: the main shell, and control). */
   readonly subshell: SubshellKey;
-  /** Builder of messages parented to the request. */
-  readonly child: ChildBuilder<MsgType>;
-  /** Send the reply on the request's own channel. */
-  reply(msg: Message): Promise<void>;
+  /** Builder of the iopub and stdin messages parented to the request. */
+  readonly child: ChildBuilder<T>;
+  /**
+   * Send the reply, built from the request (its type from the table), on the request's own
+   * channel. A failed execute's reply aborts the executes waiting behind it unless the request
+   * said `stop_on_error: false`.
+   */
+  readonly reply: (content: ReplyContent<T>) => Promise<void>;
+  /**
+   * Answer a request that will not run: a non-silent execute says why on iopub too, and every
+   * request gets its reply with `status: 'error'`. Aborts nothing.
+   */
+  readonly refuse: (why: ErrorFields) => Promise<void>;
   /** Publish on iopub. */
-  publish(msg: Message): Promise<void>;
+  readonly publish: (msg: Message) => Promise<void>;
   /** Send on stdin (input_request), routed to the request's client. */
-  toStdin(msg: Message): Promise<void>;
-  /** Answer the abortable requests waiting in this request's queue `aborted` (stop_on_error). */
-  abortQueued(): void;
+  readonly toStdin: (msg: Message<'input_request'>) => Promise<void>;
 }
 
-export type Handler = (ctx: RequestContext) => Promise<void>;
-export type HandlerTable = Partial<Record<MsgType, Handler>>;
+export type Handler<T extends MsgType> = (ctx: RequestContext<T>) => Promise<void>;
+/** Each message type's handler, given a context typed by that message type. */
+export type HandlerTable = { [T in MsgType]?: Handler<T> };
 
 export interface DispatcherOptions {
   shell: HandlerTable;
@@ -54,25 +81,16 @@ export interface DispatcherOptions {
   /** Messages arriving on stdin (input_reply). */
   onStdin(msg: UntypedMessage): void;
   /**
-   * Shell handlers that may run at once, beside a running cell, instead of waiting in the
+   * Shell request types that may run at once, beside a running cell, instead of waiting in the
    * queue. Their `idle` still waits until their queue is idle.
    */
-  concurrent?: Handler[];
+  concurrent?: MsgType[];
   /**
-   * Shell handlers about the kernel as a whole (kernel_info): served whatever subshell the
+   * Shell request types about the kernel as a whole (kernel_info): served whatever subshell the
    * request names, even one that is gone, so that a console whose subshell ended with a restart
    * still connects and is then told, cell by cell, that its terminal is gone.
    */
-  kernelWide?: Handler[];
-  /** Request types that `abortQueued` answers `aborted` (execute_request). */
-  abortable?: MsgType[];
-  /** The reply sent for an aborted request. */
-  abortedReply?(ctx: RequestContext): Promise<void>;
-  /**
-   * Answer a shell request that will not run, between its busy and idle: it names a subshell
-   * that does not exist, or its subshell was deleted while it waited.
-   */
-  refuse(ctx: RequestContext, why: ErrorFields): Promise<void>;
+  kernelWide?: MsgType[];
 }
 
 /** One serial queue of shell requests: the main shell's or a subshell's. */
@@ -154,13 +172,13 @@ export class Dispatcher {
   }
 
   private receiveShell(msg: UntypedMessage): void {
-    const handler = this.handlerOf(msg, this.options.shell);
+    const type = msg.header.msg_type;
     const id = msg.header.subshell_id;
     // JEP 91: absent or null names the main shell; any other value must name a subshell.
     const key: SubshellKey = id === undefined || id === null ? MAIN_SHELL : id;
     const queue = this.queues.get(key);
     if (!queue) {
-      if (handler && (this.options.kernelWide ?? []).includes(handler)) {
+      if (this.isAmong(type, this.options.kernelWide)) {
         void this.serve('shell', msg, this.options.shell, MAIN_SHELL);
       } else {
         log.warn(`${msg.header.msg_type} ${msg.header.msg_id} names subshell ${JSON.stringify(id)}, which does not exist`);
@@ -168,7 +186,7 @@ export class Dispatcher {
       }
       return;
     }
-    if (handler && (this.options.concurrent ?? []).includes(handler)) {
+    if (this.isAmong(type, this.options.concurrent)) {
       void this.serve('shell', msg, this.options.shell, key, queue);
     } else {
       queue.waiting.push(msg);
@@ -189,71 +207,98 @@ export class Dispatcher {
     }
   }
 
-  private handlerOf(msg: UntypedMessage, table: HandlerTable): Handler | undefined {
-    const type = msg.header.msg_type;
-    return isKnownMsgType(type) ? table[type] : undefined;
+  private isAmong(type: string, types: MsgType[] | undefined): boolean {
+    return isKnownMsgType(type) && (types ?? []).includes(type);
   }
 
   /** busy → handler (or the aborted reply) → idle; `idleAfter`: a queue whose idle the idle waits for. */
   private async serve(channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, key: SubshellKey, idleAfter?: ShellQueue): Promise<void> {
-    const ctx = this.context(channel, msg, key);
-    try {
-      await ctx.publish(ctx.child.status('busy'));
-      const handler = this.handlerOf(msg, table);
-      if (!handler) {
-        log.warn(`no handler for ${msg.header.msg_type} on ${channel}; ignored`);
-      } else if (channel === 'shell' && this.queues.get(key)?.toAbort.delete(msg.header.msg_id)) {
-        await this.options.abortedReply?.(ctx);
-      } else {
-        await handler(ctx);
+    await this.between(channel, msg, idleAfter, () => {
+      if (channel === 'shell' && this.queues.get(key)?.toAbort.delete(msg.header.msg_id)) {
+        const aborted = inboundAs(msg, ABORTABLE);
+        return aborted ? this.transport.send(channel, this.factory.childOf(aborted).reply({ status: 'aborted' })) : Promise.resolve();
       }
-    } catch (err) {
-      log.error(`handler for ${msg.header.msg_type} failed`, err as Error);
-    } finally {
-      try {
-        if (idleAfter) await idleAfter.drained();
-        await ctx.publish(ctx.child.status('idle'));
-      } catch (err) {
-        log.error('could not publish idle', err as Error);
-      }
-    }
+      const type = msg.header.msg_type;
+      const handling = isKnownMsgType(type) ? this.handle(type, channel, msg, table, key) : undefined;
+      if (!handling) log.warn(`no handler for ${type} on ${channel}; ignored`);
+      return handling ?? Promise.resolve();
+    });
+  }
+
+  /**
+   * The table's handler for `type` at work, with a context typed by it; undefined if there is
+   * none. Not async: the handler's own promise is returned, so that the idle follows it at once
+   * (main.ts closes the transport a few ticks after the shutdown reply).
+   */
+  private handle<T extends MsgType>(type: T, channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, key: SubshellKey): Promise<void> | undefined {
+    const handler = table[type];
+    const request = inboundAs(msg, type);
+    if (!handler || !request) return undefined;
+    return handler(this.context(channel, msg, request, key));
   }
 
   /** busy → the refusal → idle, for a request that will not run. */
   private async serveRefused(channel: InboundChannel, msg: UntypedMessage, why: ErrorFields, idleAfter?: ShellQueue): Promise<void> {
-    const ctx = this.context(channel, msg, MAIN_SHELL);
+    await this.between(channel, msg, idleAfter, () => this.refuse(channel, msg, why));
+  }
+
+  /** status busy → `work` → status idle, all parented to `msg`; a failure of `work` is logged. */
+  private async between(channel: InboundChannel, msg: UntypedMessage, idleAfter: ShellQueue | undefined, work: () => Promise<void>): Promise<void> {
+    const child = this.factory.childOf(msg);
     try {
-      await ctx.publish(ctx.child.status('busy'));
-      await this.options.refuse(ctx, why);
+      await this.publish(child.status('busy'));
+      await work();
     } catch (err) {
-      log.error(`refusing ${msg.header.msg_type} failed`, err as Error);
+      log.error(`handler for ${msg.header.msg_type} failed`, err);
     } finally {
       try {
         if (idleAfter) await idleAfter.drained();
-        await ctx.publish(ctx.child.status('idle'));
+        await this.publish(child.status('idle'));
       } catch (err) {
-        log.error('could not publish idle', err as Error);
+        log.error('could not publish idle', err);
       }
     }
   }
 
-  private context(channel: InboundChannel, request: UntypedMessage, subshell: SubshellKey): RequestContext {
-    const child = this.factory.childOf(request) as ChildBuilder<MsgType>;
+  /** See `RequestContext.refuse`. */
+  private async refuse(channel: InboundChannel, msg: UntypedMessage, why: ErrorFields): Promise<void> {
+    const type = msg.header.msg_type;
+    const child = this.factory.childOf(msg);
+    if (type === ABORTABLE && msg.content.silent !== true) await this.publish(child.error(why));
+    if (isRequestType(type)) await this.transport.send(channel, child.errorReply(why));
+  }
+
+  // iopub carries no routing identities: every subscriber gets everything.
+  private publish(msg: Message): Promise<void> {
+    return this.transport.send('iopub', { ...msg, identities: [] });
+  }
+
+  /**
+   * stop_on_error (spec: "Execute"): a failed execute's reply marks the executes waiting in its
+   * queue, which are then answered `aborted` in their turn instead of running.
+   */
+  private abortAfter(channel: InboundChannel, msg: UntypedMessage, key: SubshellKey, reply: Message): void {
+    const queue = this.queues.get(key);
+    if (channel !== 'shell' || !queue || msg.header.msg_type !== ABORTABLE) return;
+    if (!('status' in reply.content) || reply.content.status !== 'error' || msg.content.stop_on_error === false) return;
+    for (const m of queue.waiting) if (m.header.msg_type === ABORTABLE) queue.toAbort.add(m.header.msg_id);
+  }
+
+  private context<T extends MsgType>(channel: InboundChannel, msg: UntypedMessage, request: Inbound<T>, subshell: SubshellKey): RequestContext<T> {
+    const child = this.factory.childOf(request);
     return {
       request,
       channel,
       subshell,
       child,
-      reply: (m) => this.transport.send(channel, m),
-      // iopub carries no routing identities: every subscriber gets everything.
-      publish: (m) => this.transport.send('iopub', { ...m, identities: [] }),
-      toStdin: (m) => this.transport.send('stdin', m),
-      abortQueued: () => {
-        const queue = this.queues.get(subshell);
-        const abortable = this.options.abortable ?? [];
-        if (channel !== 'shell' || !queue) return;
-        for (const m of queue.waiting) if ((abortable as string[]).includes(m.header.msg_type)) queue.toAbort.add(m.header.msg_id);
+      reply: (content) => {
+        const reply = child.reply(content);
+        this.abortAfter(channel, msg, subshell, reply);
+        return this.transport.send(channel, reply);
       },
+      refuse: (why) => this.refuse(channel, msg, why),
+      publish: (m) => this.publish(m),
+      toStdin: (m) => this.transport.send('stdin', m),
     };
   }
 }

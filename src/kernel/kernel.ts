@@ -1,7 +1,10 @@
 /**
  * The kernel core: joins the wire (protocol/) and the shells (shell/). Each handler receives a
- * request context from the dispatcher and builds its messages with `ctx.child` — no handler
- * spells a msg_type; the table below is the only place request types meet handlers.
+ * request context from the dispatcher typed by its message type (`RequestContext<T>`: the
+ * request's content and `reply(content)` typed by the message table); it builds its iopub
+ * messages with `ctx.child`. No handler casts or names a message type to build a message; the
+ * handler tables below are the only place request types meet handlers. Abort after error is the
+ * dispatcher's (see dispatcher.ts).
  */
 import { Dispatcher, MAIN_SHELL, unknownSubshell, type HandlerTable, type RequestContext, type SubshellKey } from './dispatcher.js';
 import { parseCell } from './cell-options.js';
@@ -9,20 +12,14 @@ import { Subshells, TerminalLimitError, type ShellState } from './subshells.js';
 import { answerUserExpressions, errorFields, globMatch, introduction, shuttingDown, subshellDeleted } from './replies.js';
 import {
   MessageFactory,
-  isRequestType,
   PROTOCOL_VERSION,
-  type CompleteRequest,
   type ErrorFields,
   type ExecuteReply,
   type ExecuteRequest,
-  type HistoryRequest,
-  type InspectRequest,
-  type IsCompleteRequest,
   type JsonObject,
   type KernelInfoReply,
-  type ShutdownRequest,
-  type DeleteSubshellRequest,
   type Message,
+  type Received,
   type UntypedMessage,
 } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
@@ -124,12 +121,9 @@ export class Kernel {
       control,
       // Introspection touches no shell (separate helper processes): Tab and Shift+Tab are
       // answered while a cell runs.
-      concurrent: [shell.is_complete_request!, shell.complete_request!, shell.inspect_request!, shell.kernel_info_request!],
-      kernelWide: [shell.kernel_info_request!],
+      concurrent: ['is_complete_request', 'complete_request', 'inspect_request', 'kernel_info_request'],
+      kernelWide: ['kernel_info_request'],
       onStdin: (m) => this.onStdin(m),
-      abortable: ['execute_request'],
-      abortedReply: (c) => c.reply(c.child.reply<'execute_request'>({ status: 'aborted' })),
-      refuse: (c, why) => this.refuse(c, why),
     });
   }
 
@@ -149,11 +143,11 @@ export class Kernel {
 
   // ---- execute ----------------------------------------------------------------------------
 
-  private async handleExecute(ctx: RequestContext): Promise<void> {
+  private async handleExecute(ctx: RequestContext<'execute_request'>): Promise<void> {
     const shell = this.subshells.get(ctx.subshell);
-    if (!shell) return this.refuse(ctx, unknownSubshell(ctx.subshell));
-    if (this.stopping) return this.refuse(ctx, shuttingDown());
-    const req = ctx.request.content as unknown as ExecuteRequest;
+    if (!shell) return ctx.refuse(unknownSubshell(ctx.subshell));
+    if (this.stopping) return ctx.refuse(shuttingDown());
+    const req = ctx.request.content;
     const code = typeof req.code === 'string' ? req.code : '';
     const silent = req.silent === true;
     const storeHistory = !silent && req.store_history !== false;
@@ -177,23 +171,21 @@ export class Kernel {
 
     if (outcome) {
       if (!silent) await ctx.publish(ctx.child.error(outcome));
-      if (req.stop_on_error !== false) ctx.abortQueued();
+      // The dispatcher aborts the executes waiting behind this one (stop_on_error) on this reply.
       const reply: ExecuteReply = { status: 'error', execution_count: count, ...outcome, user_expressions: {} };
-      await ctx.reply(ctx.child.reply<'execute_request'>(reply));
+      await ctx.reply(reply);
       return;
     }
-    await ctx.reply(
-      ctx.child.reply<'execute_request'>({
-        status: 'ok',
-        execution_count: count,
-        user_expressions: answerUserExpressions(req.user_expressions),
-        payload: [],
-      }),
-    );
+    await ctx.reply({
+      status: 'ok',
+      execution_count: count,
+      user_expressions: answerUserExpressions(req.user_expressions),
+      payload: [],
+    });
   }
 
   /** Runs the cell; returns the error to report, or null when it succeeded. */
-  private async runCell(ctx: RequestContext, shell: ShellState, parsed: ReturnType<typeof parseCell>, req: ExecuteRequest, silent: boolean): Promise<ErrorFields | null> {
+  private async runCell(ctx: RequestContext<'execute_request'>, shell: ShellState, parsed: ReturnType<typeof parseCell>, req: Received<ExecuteRequest>, silent: boolean): Promise<ErrorFields | null> {
     const { options } = parsed;
     // One cell at a time per terminal: a terminal's shell reads one command line at a time.
     const holder = this.busyTerminals.get(options.terminal);
@@ -267,7 +259,7 @@ export class Kernel {
     }
   }
 
-  private requestInput(ctx: RequestContext, prompt: string, password: boolean): Promise<string | null> {
+  private requestInput(ctx: RequestContext<'execute_request'>, prompt: string, password: boolean): Promise<string | null> {
     this.cancelInputs(ctx.subshell);
     return new Promise((resolve) => {
       const ask = ctx.child.inputRequest(prompt, password);
@@ -287,7 +279,7 @@ export class Kernel {
    * names, or the only one waiting.
    */
   private onStdin(msg: UntypedMessage): void {
-    const parentId = (msg.parent_header as { msg_id?: unknown }).msg_id;
+    const parentId = 'msg_id' in msg.parent_header ? msg.parent_header.msg_id : undefined;
     let id = typeof parentId === 'string' && this.pendingInputs.has(parentId) ? parentId : undefined;
     if (id === undefined) {
       const named = msg.header.subshell_id ?? MAIN_SHELL;
@@ -300,7 +292,7 @@ export class Kernel {
       return;
     }
     this.pendingInputs.delete(id);
-    const value = (msg.content as { value?: unknown }).value;
+    const value = msg.content.value;
     pending.resolve(typeof value === 'string' ? value : '');
   }
 
@@ -313,60 +305,53 @@ export class Kernel {
     }
   }
 
-  /** A request that will not run: an execute says why on iopub too, every request gets an error reply. */
-  private async refuse(ctx: RequestContext, why: ErrorFields): Promise<void> {
-    const type = ctx.request.header.msg_type;
-    if (type === 'execute_request' && (ctx.request.content as { silent?: unknown }).silent !== true) await ctx.publish(ctx.child.error(why));
-    if (isRequestType(type)) await ctx.reply(ctx.child.errorReply(why));
-  }
-
   // ---- subshells (control channel, JEP 91) --------------------------------------------------
 
-  private async handleCreateSubshell(ctx: RequestContext): Promise<void> {
-    if (this.stopping) return ctx.reply(ctx.child.errorReply(shuttingDown()));
+  private async handleCreateSubshell(ctx: RequestContext<'create_subshell_request'>): Promise<void> {
+    if (this.stopping) return ctx.refuse(shuttingDown());
     let state: ShellState;
     try {
       state = this.subshells.create();
     } catch (err) {
       if (!(err instanceof TerminalLimitError)) throw err;
-      return ctx.reply(ctx.child.errorReply(errorFields('TerminalLimit', err.message)));
+      return ctx.refuse(errorFields('TerminalLimit', err.message));
     }
     const id = state.id!;
     this.dispatcher.openSubshell(id);
     log.info(`subshell ${id} created; it becomes a terminal with its first cell`);
-    await ctx.reply(ctx.child.reply<'create_subshell_request'>({ status: 'ok', subshell_id: id }));
+    await ctx.reply({ status: 'ok', subshell_id: id });
   }
 
-  private async handleDeleteSubshell(ctx: RequestContext): Promise<void> {
-    const { subshell_id: id } = ctx.request.content as unknown as Partial<DeleteSubshellRequest>;
+  private async handleDeleteSubshell(ctx: RequestContext<'delete_subshell_request'>): Promise<void> {
+    const { subshell_id: id } = ctx.request.content;
     if (id === undefined || id === null) {
       const evalue = id === null
         ? 'the main shell (subshell_id null, terminal 1) cannot be deleted; shutdown_request ends the kernel'
         : 'delete_subshell_request needs the subshell_id of the subshell to delete';
-      return ctx.reply(ctx.child.errorReply(errorFields(id === null ? 'MainShell' : 'BadRequest', evalue)));
+      return ctx.refuse(errorFields(id === null ? 'MainShell' : 'BadRequest', evalue));
     }
     const state = typeof id === 'string' ? this.subshells.delete(id) : undefined;
-    if (!state) return ctx.reply(ctx.child.errorReply(unknownSubshell(id)));
+    if (typeof id !== 'string' || !state) return ctx.refuse(unknownSubshell(id));
     this.dispatcher.closeSubshell(id, subshellDeleted(state.terminal));
     this.cancelInputs(id);
     // The reply goes out when the terminal and its processes are gone.
     if (state.terminal !== null) await this.shells.endTerminal(state.terminal);
     log.info(`subshell ${id}${state.terminal === null ? '' : ` (terminal ${state.terminal})`} deleted`);
-    await ctx.reply(ctx.child.reply<'delete_subshell_request'>({ status: 'ok' }));
+    await ctx.reply({ status: 'ok' });
   }
 
-  private async handleListSubshell(ctx: RequestContext): Promise<void> {
+  private async handleListSubshell(ctx: RequestContext<'list_subshell_request'>): Promise<void> {
     const list = this.subshells.list();
-    await ctx.reply(ctx.child.reply<'list_subshell_request'>({
+    await ctx.reply({
       status: 'ok',
       subshell_id: list.map((s) => s.id!),
       terminals: Object.fromEntries(list.filter((s) => s.terminal !== null).map((s) => [s.id!, s.terminal!])),
-    }));
+    });
   }
 
   // ---- everything else ----------------------------------------------------------------------
 
-  private async handleKernelInfo(ctx: RequestContext): Promise<void> {
+  private async handleKernelInfo(ctx: RequestContext<'kernel_info_request'>): Promise<void> {
     this.bashVersionCache ??= this.shells.bashVersion();
     const subshell = ctx.subshell === MAIN_SHELL ? undefined : this.subshells.get(ctx.subshell);
     const content: KernelInfoReply = {
@@ -395,39 +380,37 @@ export class Kernel {
       debugger: false,
       supported_features: ['kernel subshells'],
     };
-    await ctx.reply(ctx.child.reply<'kernel_info_request'>(content));
+    await ctx.reply(content);
   }
 
-  private async handleIsComplete(ctx: RequestContext): Promise<void> {
-    const { code } = ctx.request.content as unknown as IsCompleteRequest;
+  private async handleIsComplete(ctx: RequestContext<'is_complete_request'>): Promise<void> {
+    const { code } = ctx.request.content;
     const body = typeof code === 'string' ? parseCell(code).code : '';
-    await ctx.reply(ctx.child.reply<'is_complete_request'>(await this.introspection.isComplete(body)));
+    await ctx.reply(await this.introspection.isComplete(body));
   }
 
-  private async handleComplete(ctx: RequestContext): Promise<void> {
-    const req = ctx.request.content as unknown as CompleteRequest;
+  private async handleComplete(ctx: RequestContext<'complete_request'>): Promise<void> {
+    const req = ctx.request.content;
     const code = typeof req.code === 'string' ? req.code : '';
-    const r = await this.introspection.complete(code, req.cursor_pos, this.shells.terminalView?.(this.terminalOfCell(ctx, code)));
-    await ctx.reply(ctx.child.reply<'complete_request'>({ status: 'ok', matches: r.matches, cursor_start: r.start, cursor_end: r.end, metadata: {} }));
+    const r = await this.introspection.complete(code, req.cursor_pos, this.shells.terminalView?.(this.terminalOfCell(ctx.subshell, code)));
+    await ctx.reply({ status: 'ok', matches: r.matches, cursor_start: r.start, cursor_end: r.end, metadata: {} });
   }
 
-  private async handleInspect(ctx: RequestContext): Promise<void> {
-    const req = ctx.request.content as unknown as InspectRequest;
+  private async handleInspect(ctx: RequestContext<'inspect_request'>): Promise<void> {
+    const req = ctx.request.content;
     const code = typeof req.code === 'string' ? req.code : '';
-    const text = await this.introspection.inspect(code, req.cursor_pos, this.shells.terminalView?.(this.terminalOfCell(ctx, code)));
-    await ctx.reply(
-      ctx.child.reply<'inspect_request'>({ status: 'ok', found: text !== null, data: text === null ? {} : { 'text/plain': text }, metadata: {} }),
-    );
+    const text = await this.introspection.inspect(code, req.cursor_pos, this.shells.terminalView?.(this.terminalOfCell(ctx.subshell, code)));
+    await ctx.reply({ status: 'ok', found: text !== null, data: text === null ? {} : { 'text/plain': text }, metadata: {} });
   }
 
-  /** The terminal a cell of this request's shell runs in: its own, unless `#| terminal: N`. */
-  private terminalOfCell(ctx: RequestContext, code: string): number {
+  /** The terminal a cell of `subshell` runs in: its own, unless `#| terminal: N`. */
+  private terminalOfCell(subshell: SubshellKey, code: string): number {
     // A subshell with no terminal yet completes against the main shell's directory.
-    return parseCell(code, this.subshells.get(ctx.subshell)?.terminal ?? 1).options.terminal;
+    return parseCell(code, this.subshells.get(subshell)?.terminal ?? 1).options.terminal;
   }
 
-  private async handleHistory(ctx: RequestContext): Promise<void> {
-    const req = ctx.request.content as unknown as HistoryRequest;
+  private async handleHistory(ctx: RequestContext<'history_request'>): Promise<void> {
+    const req = ctx.request.content;
     let items = (this.subshells.get(ctx.subshell) ?? this.subshells.main).history;
     if (req.hist_access_type === 'tail') items = items.slice(-Math.max(0, Number(req.n) || 0));
     if (req.hist_access_type === 'search' && typeof req.pattern === 'string') {
@@ -435,20 +418,20 @@ export class Kernel {
       items = items.filter(([, , code]) => globMatch(pattern, code));
       if (req.n) items = items.slice(-Number(req.n));
     }
-    await ctx.reply(ctx.child.reply<'history_request'>({ status: 'ok', history: items }));
+    await ctx.reply({ status: 'ok', history: items });
   }
 
-  private async handleCommInfo(ctx: RequestContext): Promise<void> {
-    await ctx.reply(ctx.child.reply<'comm_info_request'>({ status: 'ok', comms: {} }));
+  private async handleCommInfo(ctx: RequestContext<'comm_info_request'>): Promise<void> {
+    await ctx.reply({ status: 'ok', comms: {} });
   }
 
-  private async handleInterrupt(ctx: RequestContext): Promise<void> {
+  private async handleInterrupt(ctx: RequestContext<'interrupt_request'>): Promise<void> {
     this.interrupt();
-    await ctx.reply(ctx.child.reply<'interrupt_request'>({ status: 'ok' }));
+    await ctx.reply({ status: 'ok' });
   }
 
-  private async handleShutdown(ctx: RequestContext): Promise<void> {
-    const restart = (ctx.request.content as unknown as ShutdownRequest).restart === true;
+  private async handleShutdown(ctx: RequestContext<'shutdown_request'>): Promise<void> {
+    const restart = ctx.request.content.restart === true;
     // Shutdown (and restart, which is a shutdown followed by a new kernel process) ends every
     // shell with the lab, subshells included (JEP 91: handled at the kernel level).
     this.stopping = true;
@@ -457,7 +440,7 @@ export class Kernel {
     // A cell that was running ends now (its shell is gone): let its reply and idle go out
     // before the process exits.
     await Promise.race([this.dispatcher.drained(), new Promise((r) => setTimeout(r, 2000).unref())]);
-    await ctx.reply(ctx.child.reply<'shutdown_request'>({ status: 'ok', restart }));
+    await ctx.reply({ status: 'ok', restart });
     this.options.onShutdown?.(restart);
   }
 }

@@ -2,8 +2,9 @@
  * Jupyter messages as data.
  *
  * One table (`ContentMap`) maps every msg_type nslab sends or receives to the type of its
- * content; `REPLY_TYPE` maps each request to its reply. Handlers never spell a msg_type:
- * they build messages with `childOf(parent)`, which derives the type from the table.
+ * content; `REPLY_OF`, the same keys at run time, maps each request to its reply. Handlers never
+ * spell a msg_type: they build messages with `childOf(parent)`, whose `reply` takes the content
+ * of the parent's reply type as the table says.
  *
  * Spec: https://jupyter-client.readthedocs.io/en/stable/messaging.html (protocol 5.5: 5.3 plus
  * kernel subshells, JEP 91, https://jupyter.org/enhancement-proposals/91-kernel-subshells/kernel-subshells.html)
@@ -164,41 +165,67 @@ export interface ContentMap {
 }
 export type MsgType = keyof ContentMap;
 
-/** Request → reply. Anything with a reply is a request. */
-export const REPLY_TYPE = {
+/**
+ * The same table at run time, keyed by every msg_type of `ContentMap` (the compiler checks that
+ * the keys are exactly its keys): a request's reply type, or null for a message that has no
+ * reply. Anything with a reply is a request.
+ */
+export const REPLY_OF = {
   execute_request: 'execute_reply',
+  execute_reply: null,
   inspect_request: 'inspect_reply',
+  inspect_reply: null,
   complete_request: 'complete_reply',
+  complete_reply: null,
   history_request: 'history_reply',
+  history_reply: null,
   is_complete_request: 'is_complete_reply',
+  is_complete_reply: null,
   kernel_info_request: 'kernel_info_reply',
+  kernel_info_reply: null,
   comm_info_request: 'comm_info_reply',
+  comm_info_reply: null,
   shutdown_request: 'shutdown_reply',
+  shutdown_reply: null,
   interrupt_request: 'interrupt_reply',
+  interrupt_reply: null,
   create_subshell_request: 'create_subshell_reply',
+  create_subshell_reply: null,
   delete_subshell_request: 'delete_subshell_reply',
+  delete_subshell_reply: null,
   list_subshell_request: 'list_subshell_reply',
+  list_subshell_reply: null,
+  stream: null,
+  display_data: null,
+  update_display_data: null,
+  execute_input: null,
+  execute_result: null,
+  error: null,
+  status: null,
+  clear_output: null,
   input_request: 'input_reply',
-} as const satisfies Partial<Record<MsgType, MsgType>>;
-export type RequestType = keyof typeof REPLY_TYPE;
-export type ReplyTypeOf<R extends RequestType> = (typeof REPLY_TYPE)[R];
+  input_reply: null,
+  comm_open: null,
+  comm_msg: null,
+  comm_close: null,
+} as const satisfies { [T in MsgType]: MsgType | null };
+export type RequestType = { [T in MsgType]: (typeof REPLY_OF)[T] extends null ? never : T }[MsgType];
+export type ReplyTypeOf<R extends RequestType> = NonNullable<(typeof REPLY_OF)[R]>;
+/** The content of the reply to a message of type `T`; never for a message that has no reply. */
+export type ReplyContent<T extends MsgType> = T extends RequestType ? ContentMap[ReplyTypeOf<T>] : never;
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(Object.keys(REPLY_OF));
 
 export function isKnownMsgType(t: string): t is MsgType {
   return KNOWN_TYPES.has(t);
 }
 export function isRequestType(t: string): t is RequestType {
-  return Object.prototype.hasOwnProperty.call(REPLY_TYPE, t);
+  return isKnownMsgType(t) && REPLY_OF[t] !== null;
 }
-const KNOWN_TYPES: ReadonlySet<string> = new Set<keyof ContentMap>([
-  'execute_request', 'execute_reply', 'inspect_request', 'inspect_reply', 'complete_request',
-  'complete_reply', 'history_request', 'history_reply', 'is_complete_request', 'is_complete_reply',
-  'kernel_info_request', 'kernel_info_reply', 'comm_info_request', 'comm_info_reply',
-  'shutdown_request', 'shutdown_reply', 'interrupt_request', 'interrupt_reply', 'create_subshell_request',
-  'create_subshell_reply', 'delete_subshell_request', 'delete_subshell_reply', 'list_subshell_request',
-  'list_subshell_reply', 'stream',
-  'display_data', 'update_display_data', 'execute_input', 'execute_result', 'error', 'status',
-  'clear_output', 'input_request', 'input_reply', 'comm_open', 'comm_msg', 'comm_close',
-]);
+/** The reply type of a request, or undefined for anything that is not one. */
+export function replyTypeOf(t: string): MsgType | undefined {
+  return isRequestType(t) ? REPLY_OF[t] : undefined;
+}
 
 /**
  * A decoded message. `identities` are the ZeroMQ routing prefixes of the request it came in
@@ -221,6 +248,32 @@ export interface UntypedMessage {
   metadata: JsonObject;
   content: JsonObject;
   buffers: Buffer[];
+}
+
+/**
+ * Content as it came from a client: the table's field names, their values not checked yet
+ * (JSON from the wire; each handler checks the fields it reads).
+ */
+export type Received<C> = { readonly [K in keyof C]?: unknown };
+/** A message from a client whose msg_type was checked against the table; its fields were not. */
+export interface Inbound<T extends MsgType> {
+  identities: Buffer[];
+  header: Header & { msg_type: T };
+  parent_header: Header | Record<string, never>;
+  metadata: JsonObject;
+  content: Received<ContentMap[T]>;
+  buffers: Buffer[];
+}
+/** `msg` as a message of type `type`, if that is its msg_type. */
+export function inboundAs<T extends MsgType>(msg: UntypedMessage, type: T): Inbound<T> | undefined {
+  if (msg.header.msg_type !== type) return undefined;
+  // The one place where wire content meets the table: Received promises names only, no values.
+  return { ...msg, header: { ...msg.header, msg_type: type }, content: msg.content as Received<ContentMap[T]> };
+}
+/** What a message needs to be a parent: the routing identities and the header. */
+export interface Parent<P extends MsgType> {
+  identities: Buffer[];
+  header: Header & { msg_type: P };
 }
 
 /**
@@ -249,7 +302,11 @@ export class MessageFactory {
     return { identities: [], header: this.header(msgType), parent_header: {}, metadata: {}, content, buffers: [] };
   }
 
-  childOf<P extends MsgType>(parent: Message<P> | UntypedMessage): ChildBuilder<P> {
+  /**
+   * A builder of messages parented to `parent`. For a parent of a known request type, `reply`
+   * takes that request's reply content; an unchecked parent (fresh from the wire) gets no `reply`.
+   */
+  childOf<P extends MsgType = never>(parent: Parent<P> | UntypedMessage): ChildBuilder<P> {
     return new ChildBuilder<P>(this, parent);
   }
 }
@@ -257,7 +314,7 @@ export class MessageFactory {
 export class ChildBuilder<P extends MsgType> {
   constructor(
     private readonly factory: MessageFactory,
-    readonly parent: Message<P> | UntypedMessage,
+    readonly parent: Parent<P> | UntypedMessage,
   ) {}
 
   /** Any message type, parented to the request. iopub messages carry no routing identities. */
@@ -272,11 +329,9 @@ export class ChildBuilder<P extends MsgType> {
     };
   }
 
-  /** The reply to the parent request: its type comes from `REPLY_TYPE`. */
-  reply<R extends P & RequestType>(content: ContentMap[ReplyTypeOf<R>], metadata: JsonObject = {}): Message<ReplyTypeOf<R>> {
-    const requestType = this.parent.header.msg_type as R;
-    if (!isRequestType(requestType)) throw new Error(`${requestType} has no reply type`);
-    return this.make(REPLY_TYPE[requestType] as ReplyTypeOf<R>, content, metadata);
+  /** The reply to the parent request: its type comes from the table (`REPLY_OF`). */
+  reply(content: ReplyContent<P>, metadata: JsonObject = {}): Message {
+    return this.replyMessage(content, metadata);
   }
 
   /**
@@ -284,10 +339,22 @@ export class ChildBuilder<P extends MsgType> {
    * with `status: 'error'` (spec: "Request-Reply"). Throws for a message that has no reply.
    */
   errorReply(fields: ErrorFields): Message {
-    const requestType = this.parent.header.msg_type;
-    if (!isRequestType(requestType)) throw new Error(`${requestType} has no reply type`);
     const content: ErrorReply = { status: 'error', ...fields };
-    return this.make(REPLY_TYPE[requestType], content as ContentMap[ReplyTypeOf<typeof requestType>]);
+    return this.replyMessage(content);
+  }
+
+  private replyMessage(content: ContentMap[MsgType], metadata: JsonObject = {}): Message {
+    const requestType = this.parent.header.msg_type;
+    const replyType = replyTypeOf(requestType);
+    if (replyType === undefined) throw new Error(`${requestType} has no reply type`);
+    return {
+      identities: [...this.parent.identities],
+      header: this.factory.header(replyType),
+      parent_header: headerFields(this.parent.header),
+      metadata,
+      content,
+      buffers: [],
+    };
   }
 
   status(state: ExecutionState): Message<'status'> { return this.make('status', { execution_state: state }); }

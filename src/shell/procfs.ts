@@ -6,8 +6,9 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:os';
-import { closeSync, openSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { processTree, readStat } from '../common/proc.js';
+import { safeReadlink } from '../common/files.js';
 
 // The lab reads processes too, so these live in src/common; re-exported for this room's users.
 export { processTree, readStat, type ProcStat } from '../common/proc.js';
@@ -106,12 +107,8 @@ type TtyAccess = 'given' | 'own';
  * for a secret even when stdin is redirected; /proc shows that descriptor as `/dev/tty`.
  */
 function ttyAccess(pid: number, fd: number, term: Terminal): TtyAccess | null {
-  let target: string;
-  try {
-    target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-  } catch {
-    return null;
-  }
+  const target = safeReadlink(`/proc/${pid}/fd/${fd}`);
+  if (target === null) return null;
   if (target === term.path) return 'given';
   if (target === '/dev/tty' && term.device !== null && readStat(pid)?.ttyNr === term.device) return 'own';
   return null;
@@ -182,16 +179,17 @@ export function foregroundGroup(pid: number): number | null {
   return st && st.tpgid > 0 ? st.tpgid : null;
 }
 
-/** Programs that are shells: a shell waiting at the terminal without markers gets them armed. */
-export const SHELL_NAMES = new Set(['bash', 'sh', 'dash', 'ash', 'busybox', 'zsh', 'ksh', 'mksh']);
+/**
+ * Programs that are shells here: a shell waiting at the terminal without markers gets them
+ * armed. This is src/common/shells.ts's MARKER_SHELL_NAMES, not its SHELL_NAMES: every shell but
+ * fish, whose syntax the POSIX arming line does not fit (a fish at the terminal stays untracked,
+ * as before this set was shared; nstree still marks fish as a shell).
+ */
+export { MARKER_SHELL_NAMES as SHELL_NAMES } from '../common/shells.js';
 
 /** Inode of a process's PID namespace (to check that a lab left nothing behind). */
 export function pidNamespace(pid: number): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return null;
-  }
+  return safeReadlink(`/proc/${pid}/ns/pid`);
 }
 
 export interface TerminalModes {

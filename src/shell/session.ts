@@ -7,7 +7,7 @@
  * the terminal), /proc can: see procfs.ts.
  */
 import * as pty from 'node-pty';
-import { readlinkSync } from 'node:fs';
+import { safeReadlink } from '../common/files.js';
 import { StreamParser } from './stream-parser.js';
 import type { DisplayBundle, ParserEvent } from './types.js';
 import { armingLine } from './markers.js';
@@ -591,14 +591,6 @@ type ShellAnswer =
   | { kind: 'continuation' }
   | { kind: 'untracked' }
   | { kind: 'exit' };
-
-function safeReadlink(path: string): string | null {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return null;
-  }
-}
 
 export function formatChars(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} characters`;

@@ -11,7 +11,6 @@ import { MemoryTransport, type SentMessage } from '../../src/protocol/memory-tra
 import type { ContentMap, Message } from '../../src/protocol/messages.js';
 import { ScriptedShell, childrenOf, describeSent, execute, isIdleFor, replyTo, request } from './scripted-shell.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Content = Record<string, any>;
 
 /** Resolves once `cond` holds (checked every few ms, for at most 2 s). */

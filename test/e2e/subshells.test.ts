@@ -12,7 +12,6 @@ import type { Proc } from '../helpers/processes.js';
 
 const DRIVER = join(REPO, 'test', 'e2e', 'py', 'subshell_driver.py');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Content = Record<string, any>;
 interface Rec {
   channel: 'shell' | 'control' | 'stdin' | 'iopub';

@@ -49,10 +49,6 @@ export const NEEDED_PACKAGES = 'chromium fonts-noto-cjk (and the project .venv: 
 // Processes (read from /proc): shared with the other end-to-end helpers.
 export { processTree, waitGone, formatProcs, type Proc } from './processes.js';
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Rejects with `what` when `promise` takes longer than `ms`. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
