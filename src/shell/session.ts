@@ -16,7 +16,9 @@ import { armingLine } from './markers.js';
 import { Backlog, DEFAULT_LIMITS, type OutputLimits } from './output.js';
 import { CellSink, displayText, formatChars, withFinalNewline, type CellIO } from './cell-sink.js';
 import { CommandTracker, type SessionFact, type TrackerEvent, type TrackerInput } from './command-tracker.js';
-import { findTerminalReader, foregroundGroup, foregroundRunning, nsPids, processTree, readsSecret, readStat, SHELL_NAMES, terminal, terminalModes, type ProcStat, type Terminal, type TerminalModes, type Waiter } from './procfs.js';
+import { foregroundGroup, foregroundRunning, nsPids, processTree, readsSecret, readStat, SHELL_NAMES, terminal, type ProcStat, type Terminal, type TerminalModes, type Waiter } from './procfs.js';
+import { WaitingWatcher } from './waiting-watcher.js';
+import { AnswerQueue } from './answer-queue.js';
 import type { Command } from '../lab/sandbox.js';
 import { terminalViewOf, type TerminalView } from './terminal-view.js';
 import { logger } from '../log.js';
@@ -78,7 +80,6 @@ type ShellAnswer = Extract<TrackerEvent, { kind: 'prompt' | 'continuation' | 'un
 
 const PASSWORD_PROMPT = /pass(word|phrase)|PIN\b|パスワード|暗証/i;
 const EXIT_DRAIN_MS = 50;
-const CONFIRM_WAIT_MS = 25;
 /** How long an unfinished line is held while its program is busy (see settleUnfinishedLine). */
 const BUSY_PROMPT_MS = 1000;
 /** How long the PTY's process gets to reap its killed children before it is killed itself. */
@@ -91,17 +92,12 @@ export class ShellSession {
   private readonly tty: Terminal;
   private readonly limits: OutputLimits;
   private readonly interruptGraceMs: number;
-  private readonly quietMs: number;
   /** Output while no cell runs (a command left running), kept for the next cell. */
   private readonly backlog: Backlog;
   /** The running cell's sink, the one place its io is kept. */
   private cell: CellSink | null = null;
-  private answers: ShellAnswer[] = [];
-  private answerWaiter: ((e: ShellAnswer) => void) | null = null;
-  private quietTimer: NodeJS.Timeout | null = null;
-  /** Counts the shell's answers, so timers can tell whether something happened since they started. */
-  private answerCount = 0;
-  private watching = false;
+  private readonly answers = new AnswerQueue<ShellAnswer>();
+  private readonly watcher: WaitingWatcher;
   private topShellPgrp: number | null = null;
   private exitResolve!: () => void;
   /** Settles when the PTY's process has exited and its last output was read. */
@@ -111,7 +107,6 @@ export class ShellSession {
   private constructor(private readonly opts: SessionOptions) {
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.interruptGraceMs = opts.interruptGraceMs ?? 250;
-    this.quietMs = opts.quietMs ?? 60;
     this.backlog = new Backlog(this.limits.capChars);
     this.parser = new StreamParser(opts.nonce);
     this.term = pty.spawn(opts.command.file, opts.command.args, {
@@ -124,6 +119,11 @@ export class ShellSession {
     } as pty.IPtyForkOptions);
     this.pid = this.term.pid;
     this.tty = terminal((this.term as unknown as { _pty?: string })._pty ?? safeReadlink(`/proc/${this.pid}/fd/0`) ?? '');
+    this.watcher = new WaitingWatcher(this.pid, this.tty, opts.quietMs ?? 60, {
+      found: (program, modes) => this.tell({ kind: 'waiting', program, modes }),
+      nobodyReads: () => this.settleUnfinishedLine(),
+      answers: () => this.answers.count,
+    });
     this.term.onData((data: string | Buffer) => this.onData(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
     this.term.onExit(() => {
       // node-pty may report the exit before the last output was delivered (see README, "PTY
@@ -140,7 +140,7 @@ export class ShellSession {
   static async start(opts: SessionOptions): Promise<ShellSession> {
     const s = new ShellSession(opts);
     const timeout = opts.startTimeoutMs ?? 15000;
-    const first = await s.nextAnswer(timeout);
+    const first = await s.answers.next(timeout);
     if (first?.kind === 'prompt') {
       s.topShellPgrp = s.findShell(first.shellPid)?.pgrp ?? null;
       return s;
@@ -172,7 +172,7 @@ export class ShellSession {
       this.tell({ kind: 'cell-end' }); // a line break held back after ^C goes to this cell
       cell.out.flush();
       this.cell = null;
-      this.stopWatching();
+      this.watcher.stop();
     }
   }
 
@@ -180,7 +180,7 @@ export class ShellSession {
     let lastExit: number | null = null;
     // A command from an earlier `wait: false` cell still runs, or its prompt was not collected
     // yet: wait for it, as a person would.
-    if (this.busy || this.answers.length) {
+    if (this.busy || this.answers.pending) {
       const r = await this.awaitShell(false);
       if (r.kind === 'exited') return { outcome: 'exited', exitCode: null };
       if (this.tracker.interruptRequested) return { outcome: 'interrupted', exitCode: r.kind === 'prompt' ? r.exitCode : null };
@@ -230,12 +230,12 @@ export class ShellSession {
   private async awaitShell(moreLines: boolean, settleMs?: number): Promise<ShellAnswer>;
   private async awaitShell(moreLines: boolean, settleMs: number): Promise<ShellAnswer | null>;
   private async awaitShell(moreLines: boolean, settleMs?: number): Promise<ShellAnswer | null> {
-    this.startWatching();
+    this.watcher.start();
     const deadline = settleMs === undefined ? null : Date.now() + settleMs;
     for (;;) {
       const remaining = deadline === null ? undefined : deadline - Date.now();
       if (remaining !== undefined && remaining <= 0) return null;
-      const e = await this.nextAnswer(remaining);
+      const e = await this.answers.next(remaining);
       if (e === null) return null;
       if (e.kind === 'exited') return e;
       if (e.kind === 'untracked' && e.needs === 'markers') {
@@ -244,7 +244,7 @@ export class ShellSession {
         await this.answerInput(e.program, e.modes);
       } else {
         if (e.kind === 'untracked' && e.firstTime) this.noticeUntracked(e.program, moreLines);
-        this.stopWatching();
+        this.watcher.stop();
         return e;
       }
     }
@@ -292,10 +292,10 @@ export class ShellSession {
   interrupt(): void {
     if (!this.tracker.interruptible) return;
     this.tell({ kind: 'interrupt' });
-    const before = this.answerCount;
+    const before = this.answers.count;
     this.type('\x03');
     const timer = setTimeout(() => {
-      if (this.answerCount !== before || !this.alive) return;
+      if (this.answers.count !== before || !this.alive) return;
       const group = foregroundGroup(this.pid);
       if (group === null || group === this.topShellPgrp || group === readStat(this.pid)?.pgrp) return;
       log.info(`interrupt: ^C ignored, killing foreground process group ${group}`);
@@ -380,86 +380,11 @@ export class ShellSession {
         this.cell?.displayInvalid(e.reason);
         return;
       default:
-        this.pushAnswer(e);
+        if (e.kind === 'exited') this.watcher.stop();
+        this.answers.push(e);
         return;
     }
-    if (this.watching) this.armQuietCheck();
-  }
-
-  private pushAnswer(e: ShellAnswer): void {
-    this.answerCount++;
-    if (this.answerWaiter) {
-      const w = this.answerWaiter;
-      this.answerWaiter = null;
-      w(e);
-    } else {
-      this.answers.push(e);
-    }
-  }
-
-  private nextAnswer(timeoutMs?: number): Promise<ShellAnswer | null> {
-    const e = this.answers.shift();
-    if (e) return Promise.resolve(e);
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | null = null;
-      this.answerWaiter = (ev) => {
-        if (timer) clearTimeout(timer);
-        resolve(ev);
-      };
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          this.answerWaiter = null;
-          resolve(null);
-        }, timeoutMs);
-      }
-    });
-  }
-
-  /** While a command runs: after a quiet spell, look whether a program waits for input. */
-  private startWatching(): void {
-    this.watching = true;
-    this.armQuietCheck();
-  }
-
-  private stopWatching(): void {
-    this.watching = false;
-    if (this.quietTimer) clearTimeout(this.quietTimer);
-    this.quietTimer = null;
-  }
-
-  private armQuietCheck(delay = this.quietMs): void {
-    if (this.quietTimer) clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => this.checkWaiting(delay), delay);
-  }
-
-  private checkWaiting(lastDelay: number): void {
-    this.quietTimer = null;
-    if (!this.watching || !this.alive) return;
-    const before = this.answerCount;
-    const w = findTerminalReader(this.pid, this.tty);
-    if (!w) {
-      this.settleUnfinishedLine();
-      // Long-running commands: look less often the longer they run.
-      this.armQuietCheck(Math.min(lastDelay * 2, 400));
-      return;
-    }
-    // The marker of a prompt may still be in flight: confirm after a moment.
-    this.quietTimer = setTimeout(() => {
-      this.quietTimer = null;
-      if (!this.watching || this.answerCount !== before) return;
-      const again = findTerminalReader(this.pid, this.tty);
-      if (again && again.pid === w.pid) void this.reportWaiting(again, before);
-      else this.armQuietCheck();
-    }, CONFIRM_WAIT_MS);
-  }
-
-  /**
-   * Tell the tracker that `program` waits, with the terminal's modes (stty), unless something
-   * came meanwhile: an answer of the shell, or output, which armed a newer look.
-   */
-  private async reportWaiting(program: Waiter, before: number): Promise<void> {
-    const modes = await terminalModes(this.tty.path);
-    if (this.watching && this.answerCount === before && this.quietTimer === null) this.tell({ kind: 'waiting', program, modes });
+    this.watcher.outputCame();
   }
 
   /**
