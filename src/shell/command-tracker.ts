@@ -51,7 +51,7 @@ export type UntrackedNeed =
   | 'markers';
 
 export type TrackerEvent =
-  /** Program output to show (after the cancel and ^C rules below). */
+  /** Program output to show: none while a cancelled command unwinds, a line break held after ^C (onOutput, onPrompt). */
   | { kind: 'output'; text: string }
   /** Rich output a program asked for, or a display marker that could not be read. */
   | Extract<ParserEvent, { kind: 'display' | 'display-invalid' }>
