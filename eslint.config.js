@@ -70,18 +70,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['warn', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
-  {
-    // A file another branch of issue 19 is reshaping right now (the command tracker): its
-    // findings are shown as warnings so that lint does not force edits that would collide with
-    // that change. After the merge, fix the lines and delete this block.
-    files: ['src/shell/session.ts'],
-    rules: {
-      '@typescript-eslint/no-unsafe-assignment': 'warn',
-      '@typescript-eslint/no-unsafe-member-access': 'warn',
-      '@typescript-eslint/no-unnecessary-type-assertion': 'warn',
-      '@typescript-eslint/restrict-template-expressions': 'warn',
-      '@typescript-eslint/unbound-method': 'warn',
-    },
-  },
   ...roomRules,
 );

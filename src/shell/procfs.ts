@@ -244,3 +244,32 @@ export function foregroundRunning(rootPid: number): boolean {
   }
   return false;
 }
+
+/**
+ * Whether a program waiting for a line reads a secret: it turned the terminal's echo off, as
+ * `read -s`, getpass, passwd, su, ssh, sudo and openssl do whatever their prompt says.
+ *
+ * The echo flag alone cannot say so here: nslab's terminals run with echo off all the time
+ * (`stty -echo`, so the lines nslab types are not shown twice), and a program that clears ECHO
+ * changes nothing. Turning echo on while commands run would need the shell to run `stty` before
+ * and after every command (readline decides whether it echoes from the flag as it starts a
+ * line) and would echo the lines typed into dash or an untracked python3. What each way of
+ * reading a secret leaves behind instead, measured in the lab (bash 5.2, glibc 2.36,
+ * Python 3.11, Linux-PAM 1.5; `stty -a -F` on the terminal while the program waits):
+ *   - bash `read -s` clears ECHO, ECHOK and ECHONL: `-echok` (the lab keeps `echok` on);
+ *   - glibc getpass(3) clears ECHO and ISIG: `-isig`;
+ *   - Python's getpass, ssh, sudo and openssl clear only ECHO, but read through their own open
+ *     of /dev/tty (/proc shows that descriptor as `/dev/tty`), not the stdin they were given;
+ *   - Linux-PAM's conversation (su, passwd, login) clears only ECHO and reads stdin, but blocks
+ *     SIGTSTP while it reads.
+ * A plain `read`, `cat` or python `input()` shows none of these and stays unmasked. What this
+ * cannot see: a program of its own kind that clears only ECHO and reads stdin (the prompt
+ * check in ShellSession still catches it if its prompt asks for a password), and
+ * `read x </dev/tty`, which is masked.
+ */
+export function readsSecret(w: Waiter, modes: TerminalModes | null): boolean {
+  if (modes?.echo) return false; // echo on: what is typed shows anyway, as in any terminal
+  if (w.ownTty) return true;
+  if (modes && (!modes.echoKill || !modes.signals)) return true;
+  return blocksStopSignal(w.pid);
+}

@@ -1,33 +1,13 @@
 /**
- * Replays PTY sessions recorded from a real bash (scripts/record-fixture.mjs) through the
+ * Replays PTY sessions recorded from a real bash (scripts/record-fixture.mjs; the `lab-*` ones
+ * in a lab through ShellSession, test/helpers/record-session.ts) through the
  * StreamParser: the exit statuses, the exact program output between prompts, and that nothing of
  * the shell integration leaks into the output, at every split point of the byte stream.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StreamParser } from '../../src/shell/stream-parser.js';
 import type { ParserEvent } from '../../src/shell/types.js';
-
-type MarkerEvent = Exclude<ParserEvent, { kind: 'output' }>;
-
-interface Fixture {
-  name: string;
-  description: string;
-  recordedWith: { bracketedPaste: boolean; [key: string]: unknown };
-  nonce: string;
-  steps: Array<{
-    /** The line typed before this step's event; null for the shell's first prompt. */
-    typed: string | null;
-    /** Which shell printed the event (same label ⇔ same pid). */
-    shell: string;
-    /** The exact output between the previous event and this one. */
-    expectedOutput: string;
-    expectedEvent: MarkerEvent;
-  }>;
-  rawBase64: string;
-}
+import { loadFixtures, rawBytes, splitPoints, type Fixture, type MarkerEvent } from '../helpers/fixtures.js';
 
 /** Fixtures this test insists on, so that a lost file fails instead of silently testing less. */
 const REQUIRED_FIXTURES = [
@@ -41,26 +21,7 @@ const REQUIRED_FIXTURES = [
   'env-template',
 ];
 
-/** Above this size, split points are sampled densely instead of tried exhaustively. */
-const EXHAUSTIVE_SPLIT_LIMIT = 8192;
-
-function findFixturesDir(): string {
-  // Compiled to dist/test/unit/, the sources live in test/unit/: walk up to the package root.
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'test', 'fixtures');
-  }
-  throw new Error('package root not found');
-}
-
-const fixturesDir = findFixturesDir();
-const fixtures: Fixture[] = readdirSync(fixturesDir)
-  .filter((file) => file.endsWith('.json'))
-  .sort()
-  .map((file) => JSON.parse(readFileSync(join(fixturesDir, file), 'utf8')) as Fixture);
-
-function rawBytes(fixture: Fixture): Uint8Array {
-  return new Uint8Array(Buffer.from(fixture.rawBase64, 'base64'));
-}
+const fixtures: Fixture[] = loadFixtures();
 
 function feed(chunks: Uint8Array[], nonce: string): ParserEvent[] {
   const parser = new StreamParser(nonce);
@@ -86,14 +47,6 @@ function outputsBeforeEvents(events: ParserEvent[]): { outputs: string[]; traili
     }
   }
   return { outputs, trailing: pending };
-}
-
-/** Every split point of a small stream; for a large one, all points near interesting bytes. */
-function splitPoints(data: Uint8Array): number[] {
-  const all = Array.from({ length: data.length + 1 }, (_, index) => index);
-  if (data.length <= EXHAUSTIVE_SPLIT_LIMIT) return all;
-  const interesting = (byte: number) => byte < 0x20 || byte >= 0x80;
-  return all.filter((index) => index % 7 === 0 || data.subarray(Math.max(0, index - 4), index + 4).some(interesting));
 }
 
 describe('StreamParser on recorded PTY sessions', () => {
