@@ -69,6 +69,11 @@ export interface RequestContext<T extends MsgType = MsgType> {
   readonly publish: (msg: Message) => Promise<void>;
   /** Send on stdin (input_request), routed to the request's client. */
   readonly toStdin: (msg: Message<'input_request'>) => Promise<void>;
+  /**
+   * Run `fn` once this request's status idle has been published (or failed to be): a shutdown
+   * ends the process only after its idle is out, whatever the timing of the transport.
+   */
+  readonly afterIdle: (fn: () => void) => void;
 }
 
 export type Handler<T extends MsgType> = (ctx: RequestContext<T>) => Promise<void>;
@@ -213,13 +218,14 @@ export class Dispatcher {
 
   /** busy → handler (or the aborted reply) → idle; `idleAfter`: a queue whose idle the idle waits for. */
   private async serve(channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, key: SubshellKey, idleAfter?: ShellQueue): Promise<void> {
-    await this.between(channel, msg, idleAfter, () => {
+    const afterIdle: (() => void)[] = [];
+    await this.between(channel, msg, idleAfter, afterIdle, () => {
       if (channel === 'shell' && this.queues.get(key)?.toAbort.delete(msg.header.msg_id)) {
         const aborted = inboundAs(msg, ABORTABLE);
         return aborted ? this.transport.send(channel, this.factory.childOf(aborted).reply({ status: 'aborted' })) : Promise.resolve();
       }
       const type = msg.header.msg_type;
-      const handling = isKnownMsgType(type) ? this.handle(type, channel, msg, table, key) : undefined;
+      const handling = isKnownMsgType(type) ? this.handle(type, channel, msg, table, key, afterIdle) : undefined;
       if (!handling) log.warn(`no handler for ${type} on ${channel}; ignored`);
       return handling ?? Promise.resolve();
     });
@@ -227,23 +233,25 @@ export class Dispatcher {
 
   /**
    * The table's handler for `type` at work, with a context typed by it; undefined if there is
-   * none. Not async: the handler's own promise is returned, so that the idle follows it at once
-   * (main.ts closes the transport a few ticks after the shutdown reply).
+   * none. Not async: the handler's own promise is returned, so that the idle follows it at once.
    */
-  private handle<T extends MsgType>(type: T, channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, key: SubshellKey): Promise<void> | undefined {
+  private handle<T extends MsgType>(type: T, channel: InboundChannel, msg: UntypedMessage, table: HandlerTable, key: SubshellKey, afterIdle: (() => void)[]): Promise<void> | undefined {
     const handler = table[type];
     const request = inboundAs(msg, type);
     if (!handler || !request) return undefined;
-    return handler(this.context(channel, msg, request, key));
+    return handler(this.context(channel, msg, request, key, afterIdle));
   }
 
   /** busy → the refusal → idle, for a request that will not run. */
   private async serveRefused(channel: InboundChannel, msg: UntypedMessage, why: ErrorFields, idleAfter?: ShellQueue): Promise<void> {
-    await this.between(channel, msg, idleAfter, () => this.refuse(channel, msg, why));
+    await this.between(channel, msg, idleAfter, [], () => this.refuse(channel, msg, why));
   }
 
-  /** status busy → `work` → status idle, all parented to `msg`; a failure of `work` is logged. */
-  private async between(channel: InboundChannel, msg: UntypedMessage, idleAfter: ShellQueue | undefined, work: () => Promise<void>): Promise<void> {
+  /**
+   * status busy → `work` → status idle, all parented to `msg`, then `afterIdle`; a failure of
+   * `work` is logged.
+   */
+  private async between(channel: InboundChannel, msg: UntypedMessage, idleAfter: ShellQueue | undefined, afterIdle: (() => void)[], work: () => Promise<void>): Promise<void> {
     const child = this.factory.childOf(msg);
     try {
       await this.publish(child.status('busy'));
@@ -257,6 +265,7 @@ export class Dispatcher {
       } catch (err) {
         log.error('could not publish idle', err);
       }
+      for (const fn of afterIdle) fn();
     }
   }
 
@@ -284,7 +293,7 @@ export class Dispatcher {
     for (const m of queue.waiting) if (m.header.msg_type === ABORTABLE) queue.toAbort.add(m.header.msg_id);
   }
 
-  private context<T extends MsgType>(channel: InboundChannel, msg: UntypedMessage, request: Inbound<T>, subshell: SubshellKey): RequestContext<T> {
+  private context<T extends MsgType>(channel: InboundChannel, msg: UntypedMessage, request: Inbound<T>, subshell: SubshellKey, afterIdle: (() => void)[]): RequestContext<T> {
     const child = this.factory.childOf(request);
     return {
       request,
@@ -299,6 +308,7 @@ export class Dispatcher {
       refuse: (why) => this.refuse(channel, msg, why),
       publish: (m) => this.publish(m),
       toStdin: (m) => this.transport.send('stdin', m),
+      afterIdle: (fn) => void afterIdle.push(fn),
     };
   }
 }

@@ -64,7 +64,7 @@ const NO_INTROSPECTION: Introspection = {
 export interface KernelOptions {
   implementationVersion: string;
   introspection?: Introspection;
-  /** Called after a shutdown_request was answered (the process should exit). */
+  /** Called once a shutdown_request was answered and its status idle is out (the process should exit). */
   onShutdown?(restart: boolean): void;
 }
 
@@ -441,6 +441,6 @@ export class Kernel {
     // before the process exits.
     await Promise.race([this.dispatcher.drained(), new Promise((r) => setTimeout(r, 2000).unref())]);
     await ctx.reply({ status: 'ok', restart });
-    this.options.onShutdown?.(restart);
+    ctx.afterIdle(() => this.options.onShutdown?.(restart));
   }
 }
