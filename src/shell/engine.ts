@@ -11,6 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installLabTools, LAB_PIDNS_FILE, recordLabNamespaces } from '../lab/tools.js';
+import { createLabCgroup, finishLabCgroup, removeLabCgroup, type LabCgroup } from '../lab/cgroup.js';
 import { firstTerminalCommand, joinTerminalCommand, loopbackUpCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
 import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
@@ -58,6 +59,8 @@ export class ShellEngine {
   /** Said once, in the next cell's output. */
   private pendingNotices: string[] = [];
   private labGeneration = 0;
+  /** nslab cgroup: the running lab's own cgroup (src/lab/cgroup.ts), null without one. */
+  private labCgroup: LabCgroup | null = null;
   /** Commands nslab adds to the lab (nstree), appended to its PATH. */
   private readonly toolsDir: string;
   private closed = false;
@@ -264,11 +267,13 @@ export class ShellEngine {
   private async startSession(n: number): Promise<ShellSession> {
     let command;
     if (n === 1) {
-      command = firstTerminalCommand(this.mode, SHELL);
+      // nslab cgroup: a root lab gets a cgroup of its own, made before its first process starts.
+      this.labCgroup = this.mode === 'lab' ? createLabCgroup(this.dir, this.labGeneration + 1, tmpdir(), (m) => log.info(m)) : null;
+      command = firstTerminalCommand(this.mode, SHELL, this.labCgroup);
     } else {
       const init = this.initPid;
       if (this.mode !== 'host' && init === null) throw new Error('the lab is not running');
-      command = joinTerminalCommand(this.mode, init ?? 0, SHELL);
+      command = joinTerminalCommand(this.mode, init ?? 0, SHELL, this.labCgroup);
     }
     const session = await ShellSession.start({
       command,
@@ -283,6 +288,8 @@ export class ShellEngine {
     if (n === 1) {
       this.labGeneration++;
       const init = findLabInit(session.pid, this.mode);
+      // nslab cgroup: cgroup2 at the lab's /sys/fs/cgroup, once the lab is seen in its cgroup.
+      if (this.labCgroup && init !== null) finishLabCgroup(this.labCgroup, init, (m) => log.info(m));
       this.bringUpLoopback(init);
       this.recordLabNamespace(init);
       recordLabNamespaces(this.dir, init);
@@ -330,9 +337,14 @@ export class ShellEngine {
   private async endLab(): Promise<void> {
     const sessions = [...this.terminals.values()];
     this.terminals.clear();
+    // nslab cgroup: taken now, a fresh lab may start (with a cgroup of its own) while this one ends.
+    const cgroup = this.labCgroup;
+    this.labCgroup = null;
     // Joined terminals first, then the lab itself; every kill is by PID of a process we started.
     for (const s of sessions.reverse()) s.kill();
     await Promise.all(sessions.map((s) => withTimeout(s.exited, 3000)));
+    // nslab cgroup: removed with what the learner made in it, once the lab's processes are gone.
+    if (cgroup) await removeLabCgroup(cgroup, (m) => log.info(m));
   }
 }
 
