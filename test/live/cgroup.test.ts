@@ -87,6 +87,15 @@ describe('the lab\'s own cgroup', function () {
     await runCell(engine, 'echo $$ > /sys/fs/cgroup/demo/deeper/cgroup.procs; sleep 1000 &', { terminal: 3 });
   }));
 
+  it('07\'s exercises need a child cgroup: a new namespace rooted at the lab\'s cgroup is not enough', () => withLab(async (engine) => {
+    for (const [terminal, id, answer] of [[3, 'cgroup-root', 'unshare --cgroup bash'], [4, 'cgroup-container', 'unshare --cgroup --pid --fork --mount-proc bash']] as const) {
+      await runCell(engine, answer, { terminal });
+      const r = await runCell(engine, `nscheck ${id}`, { terminal });
+      assert.equal(r.exitCode, 1, r.output);
+      assert.match(r.output, /^まだです: 新しい cgroup 名前空間の根が、ラボの cgroup と同じです/m);
+    }
+  }));
+
   it('a lab that ends (its first shell exits) leaves no cgroup; the fresh lab has a new one', () => withLab(async (engine, init) => {
     const first = cgroupOf(init);
     await runCell(engine, 'mkdir /sys/fs/cgroup/x; exit');
