@@ -137,7 +137,7 @@ export const NOTEBOOK_EXERCISES: Record<string, ExerciseText[]> = {
     {
       id: 'cgroup-container', title: 'コンテナに近づける', terminal: 4, points: 1,
       task: 'ターミナル 4 で、コンテナのランタイムと同じ順番で、コンテナのようなシェルを作ってください。まず子の cgroup を作ってシェルを移し、それから PID・マウント・cgroup の名前空間をまとめて分けます。`ps -ef` にはその PID 名前空間のプロセスだけが表示され、`/proc/self/cgroup` はどの行も `/` で終わるようにします。\n\n予想: `unshare` のオプションは、いくつ要るでしょうか。',
-      solution: ['mkdir /sys/fs/cgroup/ex2', 'echo $$ > /sys/fs/cgroup/ex2/cgroup.procs', 'unshare --cgroup --pid --fork --mount-proc bash', 'ps -ef', 'cat /proc/self/cgroup'],
+      solution: ['mkdir /sys/fs/cgroup/ex2', 'echo $$ > /sys/fs/cgroup/ex2/cgroup.procs', 'unshare --cgroup --pid --fork --mount-proc bash', 'ps -ef', 'grep \'^0::\' /proc/self/cgroup'],
     },
   ],
   '08-time-namespace': [
