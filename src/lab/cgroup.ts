@@ -73,12 +73,15 @@ export function cgroupHelperCommand(mountDir: string, script: string, args: stri
  */
 export function createCgroupCommand(cg: LabCgroup, tmp: string): Command {
   const parent = cg.path.slice(0, cg.path.lastIndexOf('/')) || '/';
-  const script = [
-    'cd "$1$2" || exit 1',
-    `for d in ${PREFIX}*; do [ -d "$d" ] && [ ! -e "$4/\${d%-*}" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done`,
-    'mkdir "$3"',
-  ].join('; ');
-  return cgroupHelperCommand(cg.mountDir, script, [parent, basename(cg.path), tmp]);
+  return cgroupHelperCommand(cg.mountDir, `cd "$1$2" || exit 1; ${REMOVE_ABANDONED}; mkdir "$3"`, [parent, basename(cg.path), tmp]);
+}
+
+/** In the parent cgroup (the current folder), `$4` the tmp folder: see createCgroupCommand. */
+const REMOVE_ABANDONED = `for d in ${PREFIX}*; do [ -d "$d" ] && [ ! -e "$4/\${d%-*}" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done; true`;
+
+/** Only the removal of abandoned lab cgroups below `parent` (a kernel starting, before any lab). */
+export function removeAbandonedCommand(mountDir: string, parent: string, tmp: string): Command {
+  return cgroupHelperCommand(mountDir, `cd "$1$2" || exit 1; ${REMOVE_ABANDONED}`, [parent, '', tmp]);
 }
 
 /**
@@ -176,6 +179,19 @@ export async function removeLabCgroup(cg: LabCgroup, log: (msg: string) => void,
   }
   if (!r.ok) log(`the lab's cgroup ${cg.path} is left: ${r.why || 'it still has processes'}`);
   return r.ok;
+}
+
+/**
+ * A kernel starting removes the empty lab cgroups of kernels that are gone (SIGKILLed, so they
+ * could not), as it removes their folders; `scratch` is an empty folder for the helper's mount.
+ * Only as root, the only user whose labs have cgroups.
+ */
+export function removeAbandonedLabCgroups(scratch: string, tmp: string, log: (msg: string) => void): void {
+  const parent = kernelCgroupPath(readSafe('/proc/self/cgroup'));
+  if (parent === null || process.getuid?.() !== 0) return;
+  mkdirSync(scratch, { mode: 0o700, recursive: true });
+  const r = run(removeAbandonedCommand(scratch, parent, tmp));
+  if (!r.ok) log(`abandoned lab cgroups not looked for: ${r.why}`);
 }
 
 function readSafe(file: string): string {

@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installLabTools, LAB_PIDNS_FILE, recordLabNamespaces } from '../lab/tools.js';
-import { createLabCgroup, finishLabCgroup, removeLabCgroup, type LabCgroup } from '../lab/cgroup.js';
+import { createLabCgroup, finishLabCgroup, removeAbandonedLabCgroups, removeLabCgroup, type LabCgroup } from '../lab/cgroup.js';
 import { firstTerminalCommand, joinTerminalCommand, loopbackUpCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
 import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
@@ -77,6 +77,8 @@ export class ShellEngine {
     this.dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
     chmodSync(this.dir, 0o700);
     writeFileSync(join(this.dir, OWNER_FILE), `${process.pid} ${readStat(process.pid)?.start}\n`, { mode: 0o600 });
+    // nslab cgroup: with the folders of kernels that are gone, their labs' cgroups.
+    removeAbandonedLabCgroups(join(this.dir, 'cgroup'), tmpdir(), (m) => log.info(m));
     // Bracketed paste off: nslab types, it does not paste, and the mode's codes are noise.
     writeFileSync(join(this.dir, 'inputrc'), 'set enable-bracketed-paste off\n$include /etc/inputrc\n', { mode: 0o600 });
     if (this.plan.mode !== 'host') this.makeHome();
