@@ -114,6 +114,41 @@ export function mountInLabCommand(initPid: number): Command {
   };
 }
 
+/**
+ * For a lab without a cgroup of its own: the machine's cgroup mounts, which the lab inherited,
+ * made read-only in the lab's mount namespace (every mount at and below /sys/fs/cgroup; a bind
+ * remount changes only the lab's copy). Else a `mkdir /sys/fs/cgroup/…` in the lab (notebook
+ * 07) would make a cgroup in the machine's tree, or a folder on its tmpfs: a rootless lab of a
+ * kernel run as root maps the lab's root to the machine's.
+ */
+export function readOnlyInLabCommand(initPid: number, rootless: boolean, targets: string[]): Command {
+  return {
+    file: which('nsenter') ?? 'nsenter',
+    args: [`--target=${initPid}`, ...(rootless ? ['--user', '--preserve-credentials'] : []), '--mount', '--', '/bin/sh', '-c',
+      'for m; do mount -o remount,bind,ro "$m" || exit 1; done', 'nslab-cgroup', ...targets],
+  };
+}
+
+/**
+ * Mount points at and below /sys/fs/cgroup in a mountinfo text, parents first. Read from outside
+ * (/proc/<init>/mountinfo): inside the lab's mount namespace /proc is the lab's, where a helper
+ * that did not enter the lab's PID namespace has no /proc/self.
+ */
+export function cgroupMountTargets(mountinfo: string): string[] {
+  const unescape = (t: string) => t.replace(/\\([0-7]{3})/g, (_: string, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const targets = mountinfo.split('\n').map((l) => unescape(l.split(' ')[4] ?? ''))
+    .filter((t) => t === '/sys/fs/cgroup' || t.startsWith('/sys/fs/cgroup/'));
+  return [...new Set(targets)].sort((a, b) => a.split('/').length - b.split('/').length);
+}
+
+/** Makes the lab's view of the machine's cgroups read-only (see readOnlyInLabCommand). */
+export function protectMachineCgroups(initPid: number, rootless: boolean, log: (msg: string) => void): void {
+  const targets = cgroupMountTargets(readSafe(`/proc/${initPid}/mountinfo`));
+  if (!targets.length) return;
+  const r = run(readOnlyInLabCommand(initPid, rootless, targets));
+  if (!r.ok) log(`the machine's cgroups stay writable in the lab: ${r.why}`);
+}
+
 /** The `0::` path of a process as the reader (this process) sees it, or null. */
 export function cgroupOf(pid: number): string | null {
   try {
@@ -151,11 +186,14 @@ export function createLabCgroup(labDir: string, labNumber: number, tmp: string, 
 }
 
 /**
- * After the lab started: is its PID 1 in the lab's cgroup (as this process sees it)? Then
- * cgroup2 is mounted at the lab's /sys/fs/cgroup. False when either failed; the lab then shows
- * the machine's /sys/fs/cgroup, as a lab without a cgroup of its own.
+ * After the lab started: the machine's cgroup mounts made read-only in the lab; then, if its
+ * PID 1 is in the lab's cgroup (as this process sees it), cgroup2 is mounted at the lab's
+ * /sys/fs/cgroup. False when either failed; the lab then shows the machine's /sys/fs/cgroup,
+ * read-only, as a lab without a cgroup of its own.
  */
 export function finishLabCgroup(cg: LabCgroup, initPid: number, log: (msg: string) => void): boolean {
+  // First, so that the machine's mounts stay read-only under the lab's own (`umount` uncovers them).
+  protectMachineCgroups(initPid, false, log);
   const where = cgroupOf(initPid);
   if (where !== cg.path) {
     log(`the lab is not in its cgroup ${cg.path} (it is in ${where})`);

@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installLabTools, LAB_PIDNS_FILE, recordLabNamespaces } from '../lab/tools.js';
-import { createLabCgroup, finishLabCgroup, removeAbandonedLabCgroups, removeLabCgroup, type LabCgroup } from '../lab/cgroup.js';
+import { createLabCgroup, finishLabCgroup, protectMachineCgroups, removeAbandonedLabCgroups, removeLabCgroup, type LabCgroup } from '../lab/cgroup.js';
 import { firstTerminalCommand, joinTerminalCommand, loopbackUpCommand, planLab, type LabMode, type LabPlan } from '../lab/sandbox.js';
 import { markerEnvironment, newNonce } from './markers.js';
 import { DEFAULT_LIMITS, type OutputLimits } from './output.js';
@@ -290,8 +290,12 @@ export class ShellEngine {
     if (n === 1) {
       this.labGeneration++;
       const init = findLabInit(session.pid, this.mode);
-      // nslab cgroup: cgroup2 at the lab's /sys/fs/cgroup, once the lab is seen in its cgroup.
-      if (this.labCgroup && init !== null) finishLabCgroup(this.labCgroup, init, (m) => log.info(m));
+      // nslab cgroup: cgroup2 at the lab's /sys/fs/cgroup, once the lab is seen in its cgroup;
+      // without one, the machine's cgroups are read-only in the lab.
+      if (init !== null && this.mode !== 'host') {
+        if (this.labCgroup) finishLabCgroup(this.labCgroup, init, (m) => log.info(m));
+        else protectMachineCgroups(init, this.mode === 'rootless', (m) => log.info(m));
+      }
       this.bringUpLoopback(init);
       this.recordLabNamespace(init);
       recordLabNamespaces(this.dir, init);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,23 @@ describe('the lab\'s own cgroup', function () {
       assert.match(r.output, /^まだです: 新しい cgroup 名前空間の根が、ラボの cgroup と同じです/m);
     }
   }));
+
+  it('the machine\'s cgroup mounts are read-only in the lab: under the lab\'s own, and in a rootless lab without one', async () => {
+    const probe = 'touch /sys/fs/cgroup/nslab-probe 2>&1; mkdir /sys/fs/cgroup/nslab-probe-dir 2>&1; true';
+    await withLab(async (engine) => {
+      const r = await runCell(engine, `umount /sys/fs/cgroup && stat -fc %T /sys/fs/cgroup; ${probe}`);
+      assert.match(r.output, /Read-only file system[^]*Read-only file system/, r.output);
+    });
+    const rootless = await startEngine({ labMode: 'rootless' });
+    try {
+      const r = await runCell(rootless, probe);
+      assert.match(r.output, /(Read-only file system|Permission denied)[^]*(Read-only file system|Permission denied)/, r.output);
+    } finally {
+      await rootless.shutdown();
+    }
+    assert.deepEqual(readdirSync('/sys/fs/cgroup').filter((n) => n.startsWith('nslab-probe')), [], 'nothing made in the machine\'s /sys/fs/cgroup');
+    assert.deepEqual(childrenOfKernelCgroup().filter((n) => n.startsWith('nslab-probe')), []);
+  });
 
   it('a lab that ends (its first shell exits) leaves no cgroup; the fresh lab has a new one', () => withLab(async (engine, init) => {
     const first = cgroupOf(init);

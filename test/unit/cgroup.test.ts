@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cgroupHelperCommand, createCgroupCommand, kernelCgroupPath, mountInLabCommand, moveIntoCgroupSetup, removeCgroupCommand } from '../../src/lab/cgroup.js';
+import { cgroupHelperCommand, cgroupMountTargets, createCgroupCommand, kernelCgroupPath, mountInLabCommand, moveIntoCgroupSetup, readOnlyInLabCommand, removeCgroupCommand } from '../../src/lab/cgroup.js';
 
 describe('the lab\'s cgroup: paths and helper commands', () => {
   it('the kernel\'s v2 cgroup is the 0:: line; none on a v1-only host or outside its namespace', () => {
@@ -35,5 +35,22 @@ describe('the lab\'s cgroup: paths and helper commands', () => {
     assert.equal(spawnSync('bash', ['-n', '-c', line]).status, 0);
     assert.match(line, / "\$\$" 2>\/dev\/null$/);
     assert.match(line, /'\/tmp\/a b'/);
+  });
+
+  it('a lab without a cgroup of its own: every cgroup mount at and below /sys/fs/cgroup, parents first, made read-only in the lab', () => {
+    const mountinfo = [
+      '24 1 0:22 / /sys rw,nosuid - sysfs sysfs rw',
+      '32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu',
+      '31 24 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
+      '40 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
+      '41 24 0:40 / /sys/fs/cgroupx rw - tmpfs tmpfs rw',
+      '42 31 0:41 / /sys/fs/cgroup/a\\040b rw - cgroup cgroup rw',
+    ].join('\n');
+    assert.deepEqual(cgroupMountTargets(mountinfo), ['/sys/fs/cgroup', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/unified', '/sys/fs/cgroup/a b']);
+    const c = readOnlyInLabCommand(7, true, ['/sys/fs/cgroup', '/sys/fs/cgroup/cpu']);
+    assert.deepEqual(c.args.slice(0, 5), ['--target=7', '--user', '--preserve-credentials', '--mount', '--']);
+    assert.match(c.args[7], /mount -o remount,bind,ro "\$m"/);
+    assert.deepEqual(c.args.slice(9), ['/sys/fs/cgroup', '/sys/fs/cgroup/cpu']);
+    assert.equal(readOnlyInLabCommand(7, false, []).args[1], '--mount', 'a root lab enters only the mount namespace');
   });
 });
