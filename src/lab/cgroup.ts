@@ -22,7 +22,7 @@
  * short helpers that mount cgroup2 on a folder of the lab's in a mount namespace of their own
  * (`unshare --mount --propagation private`), which ends with them.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from './sandbox.js';
@@ -105,14 +105,18 @@ export function removeCgroupCommand(cg: LabCgroup): Command {
 /**
  * Mounts cgroup2 at /sys/fs/cgroup inside the lab, by a process that entered the lab's mount and
  * cgroup namespaces (not its PID namespace, which would cost the lab a PID): the mount shows the
- * lab's cgroup as its root, the machine's cgroup mounts below it are hidden.
+ * lab's cgroup as its root, the machine's cgroup mounts below it are hidden. First, the machine's
+ * mounts (`readOnly`, see readOnlyInLabCommand) are made read-only: an `umount` uncovers them.
  */
-export function mountInLabCommand(initPid: number): Command {
+export function mountInLabCommand(initPid: number, readOnly: string[]): Command {
   return {
     file: which('nsenter') ?? 'nsenter',
-    args: [`--target=${initPid}`, '--mount', '--cgroup', '--', 'mount', '-t', 'cgroup2', 'nslab', '/sys/fs/cgroup'],
+    args: [`--target=${initPid}`, '--mount', '--cgroup', '--', '/bin/sh', '-c',
+      `${REMOUNT_READ_ONLY}; exec mount -t cgroup2 nslab /sys/fs/cgroup`, 'nslab-cgroup', ...readOnly],
   };
 }
+
+const REMOUNT_READ_ONLY = 'for m; do mount -o remount,bind,ro "$m" || exit 1; done';
 
 /**
  * For a lab without a cgroup of its own: the machine's cgroup mounts, which the lab inherited,
@@ -125,7 +129,7 @@ export function readOnlyInLabCommand(initPid: number, rootless: boolean, targets
   return {
     file: which('nsenter') ?? 'nsenter',
     args: [`--target=${initPid}`, ...(rootless ? ['--user', '--preserve-credentials'] : []), '--mount', '--', '/bin/sh', '-c',
-      'for m; do mount -o remount,bind,ro "$m" || exit 1; done', 'nslab-cgroup', ...targets],
+      REMOUNT_READ_ONLY, 'nslab-cgroup', ...targets],
   };
 }
 
@@ -192,15 +196,17 @@ export function createLabCgroup(labDir: string, labNumber: number, tmp: string, 
  * read-only, as a lab without a cgroup of its own.
  */
 export function finishLabCgroup(cg: LabCgroup, initPid: number, log: (msg: string) => void): boolean {
-  // First, so that the machine's mounts stay read-only under the lab's own (`umount` uncovers them).
-  protectMachineCgroups(initPid, false, log);
   const where = cgroupOf(initPid);
   if (where !== cg.path) {
     log(`the lab is not in its cgroup ${cg.path} (it is in ${where})`);
+    protectMachineCgroups(initPid, false, log);
     return false;
   }
-  const r = run(mountInLabCommand(initPid));
-  if (!r.ok) log(`cgroup2 is not mounted in the lab: ${r.why}`);
+  const r = run(mountInLabCommand(initPid, cgroupMountTargets(readSafe(`/proc/${initPid}/mountinfo`))));
+  if (!r.ok) {
+    log(`cgroup2 is not mounted in the lab: ${r.why}`);
+    protectMachineCgroups(initPid, false, log);
+  }
   return r.ok;
 }
 
@@ -222,14 +228,20 @@ export async function removeLabCgroup(cg: LabCgroup, log: (msg: string) => void,
 /**
  * A kernel starting removes the empty lab cgroups of kernels that are gone (SIGKILLed, so they
  * could not), as it removes their folders; `scratch` is an empty folder for the helper's mount.
- * Only as root, the only user whose labs have cgroups.
+ * Only as root, the only user whose labs have cgroups. In the background, so that the kernel's
+ * start does not wait for it (a lab's creation does the same cleanup, so the two may overlap:
+ * rmdir of a cgroup removed meanwhile just fails); resolves when done, for the kernel's shutdown.
  */
-export function removeAbandonedLabCgroups(scratch: string, tmp: string, log: (msg: string) => void): void {
+export function removeAbandonedLabCgroups(scratch: string, tmp: string, log: (msg: string) => void): Promise<void> {
   const parent = kernelCgroupPath(readSafe('/proc/self/cgroup'));
-  if (parent === null || process.getuid?.() !== 0) return;
+  if (parent === null || process.getuid?.() !== 0) return Promise.resolve();
   mkdirSync(scratch, { mode: 0o700, recursive: true });
-  const r = run(removeAbandonedCommand(scratch, parent, tmp));
-  if (!r.ok) log(`abandoned lab cgroups not looked for: ${r.why}`);
+  const command = removeAbandonedCommand(scratch, parent, tmp);
+  return new Promise((resolve) => {
+    const child = spawn(command.file, command.args, { stdio: 'ignore', timeout: 5000 });
+    child.once('error', (err) => { log(`abandoned lab cgroups not looked for: ${err.message}`); resolve(); });
+    child.once('exit', (code) => { if (code !== 0) log(`abandoned lab cgroups not looked for: exit status ${code}`); resolve(); });
+  });
 }
 
 function readSafe(file: string): string {

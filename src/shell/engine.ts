@@ -61,6 +61,7 @@ export class ShellEngine {
   private labGeneration = 0;
   /** nslab cgroup: the running lab's own cgroup (src/lab/cgroup.ts), null without one. */
   private labCgroup: LabCgroup | null = null;
+  private readonly abandonedCgroupsRemoved: Promise<void>;
   /** Commands nslab adds to the lab (nstree), appended to its PATH. */
   private readonly toolsDir: string;
   private closed = false;
@@ -77,8 +78,8 @@ export class ShellEngine {
     this.dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
     chmodSync(this.dir, 0o700);
     writeFileSync(join(this.dir, OWNER_FILE), `${process.pid} ${readStat(process.pid)?.start}\n`, { mode: 0o600 });
-    // nslab cgroup: with the folders of kernels that are gone, their labs' cgroups.
-    removeAbandonedLabCgroups(join(this.dir, 'cgroup'), tmpdir(), (m) => log.info(m));
+    // nslab cgroup: with the folders of kernels that are gone, their labs' cgroups (awaited at shutdown).
+    this.abandonedCgroupsRemoved = removeAbandonedLabCgroups(join(this.dir, 'cgroup'), tmpdir(), (m) => log.info(m));
     // Bracketed paste off: nslab types, it does not paste, and the mode's codes are noise.
     writeFileSync(join(this.dir, 'inputrc'), 'set enable-bracketed-paste off\n$include /etc/inputrc\n', { mode: 0o600 });
     if (this.plan.mode !== 'host') this.makeHome();
@@ -177,6 +178,7 @@ export class ShellEngine {
     if (this.closed) return;
     this.closed = true;
     await this.endLab();
+    await this.abandonedCgroupsRemoved; // nslab cgroup: its helper mounts on a folder in this.dir
     rmSync(this.dir, { recursive: true, force: true });
   }
 

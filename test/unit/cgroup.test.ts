@@ -27,7 +27,10 @@ describe('the lab\'s cgroup: paths and helper commands', () => {
     assert.deepEqual(createCgroupCommand(cg, '/tmp').args.slice(9), ['/a', 'nslab-AbC123-1', '/tmp']);
     assert.deepEqual(createCgroupCommand({ ...cg, path: '/nslab-AbC123-1' }, '/tmp').args.slice(9), ['/', 'nslab-AbC123-1', '/tmp']);
     // The lab's own mount is made inside the lab's mount namespace, never here.
-    assert.deepEqual(mountInLabCommand(42).args.slice(0, 4), ['--target=42', '--mount', '--cgroup', '--']);
+    const mount = mountInLabCommand(42, ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']);
+    assert.deepEqual(mount.args.slice(0, 4), ['--target=42', '--mount', '--cgroup', '--']);
+    assert.match(mount.args[6], /remount,bind,ro "\$m" \|\| exit 1; done; exec mount -t cgroup2 nslab \/sys\/fs\/cgroup$/);
+    assert.deepEqual(mount.args.slice(8), ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']);
   });
 
   it('the move is one line of valid bash that moves the shell running it ($$)', () => {
