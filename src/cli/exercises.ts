@@ -130,14 +130,14 @@ export const NOTEBOOK_EXERCISES: Record<string, ExerciseText[]> = {
   ],
   '07-cgroup-namespace': [
     {
-      id: 'cgroup-root', title: '根に見える cgroup', terminal: 3, points: 1,
-      task: 'ターミナル 3 のシェルの `/proc/self/cgroup` が、どの行も `/` で終わるようにしてください。\n\n予想: そのとき、ラボ (ターミナル 2) から同じシェルの `/proc/PID/cgroup` を読むと、何が表示されるでしょうか。',
-      solution: ['unshare --cgroup bash', 'cat /proc/self/cgroup'],
+      id: 'cgroup-root', title: '子の cgroup を根にする', terminal: 3, points: 1,
+      task: 'ターミナル 3 のシェルを、ラボの cgroup の下に新しく作った子の cgroup (名前は自由です) に移し、その子の cgroup を根 (`/`) とする新しい cgroup 名前空間に入れてください。`/proc/self/cgroup` は `0::/` になり、ラボの PID 1 (`/proc/1/cgroup`) は `0::/..` に見えるはずです。\n\n予想: そのとき、ラボ (ターミナル 2) から同じシェルの `/proc/PID/cgroup` を読むと、何が表示されるでしょうか。',
+      solution: ['mkdir /sys/fs/cgroup/ex1', 'echo $$ > /sys/fs/cgroup/ex1/cgroup.procs', 'unshare --cgroup bash', 'grep \'^0::\' /proc/self/cgroup', 'grep \'^0::\' /proc/1/cgroup'],
     },
     {
       id: 'cgroup-container', title: 'コンテナに近づける', terminal: 4, points: 1,
-      task: 'ターミナル 4 で、PID・マウント・cgroup の名前空間をまとめて分けたシェルを作ってください。`ps -ef` にはその PID 名前空間のプロセスだけが表示され、`/proc/self/cgroup` はどの行も `/` で終わるようにします。\n\n予想: `unshare` のオプションは、いくつ要るでしょうか。',
-      solution: ['unshare --cgroup --pid --fork --mount-proc bash', 'ps -ef', 'cat /proc/self/cgroup'],
+      task: 'ターミナル 4 で、コンテナのランタイムと同じ順番で、コンテナのようなシェルを作ってください。まず子の cgroup を作ってシェルを移し、それから PID・マウント・cgroup の名前空間をまとめて分けます。`ps -ef` にはその PID 名前空間のプロセスだけが表示され、`/proc/self/cgroup` はどの行も `/` で終わるようにします。\n\n予想: `unshare` のオプションは、いくつ要るでしょうか。',
+      solution: ['mkdir /sys/fs/cgroup/ex2', 'echo $$ > /sys/fs/cgroup/ex2/cgroup.procs', 'unshare --cgroup --pid --fork --mount-proc bash', 'ps -ef', 'grep \'^0::\' /proc/self/cgroup'],
     },
   ],
   '08-time-namespace': [

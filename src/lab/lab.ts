@@ -1,7 +1,8 @@
 /**
  * The lab's life, from creation to teardown:
- *   - created: its private folder (and the sweep of those left by kernels that are gone), its
- *     home, its commands (nstree, nscheck), the sandbox it runs in (LabPlan: lab, rootless, host);
+ *   - created: its private folder (and the sweep of those left by kernels that are gone, with
+ *     their cgroups), its home, its commands (nstree, nscheck), the sandbox it runs in (LabPlan:
+ *     lab, rootless, host); a root lab's namespaces also get a cgroup of their own (cgroup.ts);
  *   - joined by terminals: terminal 1's shell creates the namespaces (it is the lab's first shell,
  *     child of the lab's init), terminals 2, 3, … join them, like `docker exec` into the
  *     article's container; when the first shell starts, the lab's network and records are set up;
@@ -12,9 +13,11 @@
  * `TerminalLab`; this room knows nothing of PTYs. What runs where is in README "The lab".
  */
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processTree, readStat } from '../common/proc.js';
 import { logger } from '../log.js';
+import { createLabCgroup, finishLabCgroup, protectMachineCgroups, removeAbandonedLabCgroups, removeLabCgroup, type LabCgroup } from './cgroup.js';
 import { makeHome, makeLabDir, removeAbandonedDirs, removeLabDir } from './files.js';
 import { firstTerminalCommand, joinTerminalCommand, loopbackUpCommand, planLab, type Command, type LabMode, type LabPlan } from './sandbox.js';
 import { installLabTools, recordLabForTools } from './tools.js';
@@ -71,6 +74,10 @@ export class Lab implements TerminalLab {
   private readonly toolsDir: string;
   private readonly notify: (text: string) => void;
   private init: ProcessId | null = null;
+  /** The running namespaces' own cgroup (cgroup.ts); null without one (rootless, host, v1-only). */
+  private cgroup: LabCgroup | null = null;
+  /** The cgroups of labs whose kernels are gone, being removed (awaited at teardown). */
+  private readonly abandonedCgroupsRemoved: Promise<void>;
   private generationCount = 0;
   private tornDown: Promise<void> | null = null;
 
@@ -81,6 +88,8 @@ export class Lab implements TerminalLab {
     // Creation steps, in order; tearDown() undoes them in reverse.
     removeAbandonedDirs();
     this.filesDir = makeLabDir();
+    // Its helper mounts cgroup2 on a folder of ours, in a private mount namespace of its own.
+    this.abandonedCgroupsRemoved = removeAbandonedLabCgroups(join(this.filesDir, 'cgroup'), tmpdir(), (m) => log.info(m));
     this.home = this.plan.mode === 'host' ? null : makeHome(this.filesDir);
     this.toolsDir = installLabTools(this.filesDir);
     log.info(`lab mode ${this.plan.mode}; files in ${this.filesDir}`);
@@ -98,11 +107,13 @@ export class Lab implements TerminalLab {
     if (this.tornDown) throw new Error('the lab is torn down');
     let command: Command;
     if (terminal === 1) {
-      command = firstTerminalCommand(this.mode, shell);
+      // A root lab gets a cgroup of its own, made before its first process starts.
+      this.cgroup = this.mode === 'lab' ? createLabCgroup(this.filesDir, this.generationCount + 1, tmpdir(), (m) => log.info(m)) : null;
+      command = firstTerminalCommand(this.mode, shell, this.cgroup);
     } else {
       const init = this.initPid;
       if (this.mode !== 'host' && init === null) throw new Error('the lab is not running');
-      command = joinTerminalCommand(this.mode, init ?? 0, shell);
+      command = joinTerminalCommand(this.mode, init ?? 0, shell, this.cgroup);
     }
     return { command, env: this.shellEnvironment(terminal) };
   }
@@ -115,15 +126,26 @@ export class Lab implements TerminalLab {
     const init = findLabInit(ptyPid, this.mode);
     const start = init === null ? undefined : readStat(init)?.start;
     this.init = init === null || start === undefined ? null : { pid: init, start };
+    // cgroup2 at the lab's /sys/fs/cgroup once the lab is seen in its cgroup; without a cgroup
+    // of its own, the machine's cgroup mounts are made read-only inside the lab.
+    if (init !== null && this.mode !== 'host') {
+      if (this.cgroup) finishLabCgroup(this.cgroup, init, (m) => log.info(m));
+      else protectMachineCgroups(init, this.mode === 'rootless', (m) => log.info(m));
+    }
     this.bringUpLoopback(init);
     recordLabForTools(this.filesDir, init);
   }
 
-  stop(): Promise<void> {
-    // Forgotten at once: a terminal 1 started while the old init dies makes a new lab.
+  async stop(): Promise<void> {
+    // Forgotten at once: a terminal 1 started while the old init dies makes a new lab (with a
+    // cgroup of its own).
     const init = this.init;
+    const cgroup = this.cgroup;
     this.init = null;
-    return init ? killAndWait(init) : Promise.resolve();
+    this.cgroup = null;
+    if (init) await killAndWait(init);
+    // Removed with what the learner made in it, once the lab's processes are gone.
+    if (cgroup) await removeLabCgroup(cgroup, (m) => log.info(m));
   }
 
   teardown(): Promise<void> {
@@ -134,6 +156,7 @@ export class Lab implements TerminalLab {
   private async tearDown(): Promise<void> {
     await this.stop();
     // Teardown steps: the creation steps undone, last first.
+    await this.abandonedCgroupsRemoved;
     removeLabDir(this.filesDir);
   }
 

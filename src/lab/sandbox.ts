@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { which } from '../common/processes.js';
+import { moveIntoCgroupSetup, type LabCgroup } from './cgroup.js';
 
 export type LabMode = 'lab' | 'rootless' | 'host';
 
@@ -27,10 +28,12 @@ export interface LabPlan {
 // network notebook's veth pairs and addresses can never touch this machine's interfaces.
 const LAB_NAMESPACES = ['--mount', '--pid', '--uts', '--ipc', '--net'];
 
-function unshareArgs(mode: 'lab' | 'rootless'): string[] {
+function unshareArgs(mode: 'lab' | 'rootless', cgroup: LabCgroup | null = null): string[] {
   return [
     ...(mode === 'rootless' ? ['--user', '--map-root-user'] : []),
     ...LAB_NAMESPACES,
+    // With a cgroup of its own (see cgroup.ts), the lab's cgroup namespace is rooted there.
+    ...(cgroup ? ['--cgroup'] : []),
     // Private propagation: mounts made in the lab (the tutorial's `mount -t proc`) never reach
     // the machine, and the machine's later mounts do not appear in the lab.
     '--propagation', 'private',
@@ -112,7 +115,7 @@ function shExec(setup: string, command: string[]): Command {
  * setpriv gives unshare a parent-death signal: when the kernel dies, even by SIGKILL, the lab dies.
  * `stty -echo` first: nslab types each cell line itself, and the echo would be noise.
  */
-export function firstTerminalCommand(mode: LabMode, shell: string[]): Command {
+export function firstTerminalCommand(mode: LabMode, shell: string[], cgroup: LabCgroup | null = null): Command {
   if (mode === 'host') return shExec('stty -echo 2>/dev/null', shell);
   // Inside: the hostname through /proc (a shell builtin write, so the learner's bash is PID 2
   // as in the article's container). A rootless lab may not write there (the file belongs to the
@@ -121,7 +124,7 @@ export function firstTerminalCommand(mode: LabMode, shell: string[]): Command {
   const inner = mode === 'rootless'
     ? ['tini', '--', ...shell]
     : ['/bin/sh', '-c', '{ echo lab > /proc/sys/kernel/hostname; } 2>/dev/null || hostname lab; exec "$@"', 'sh', 'tini', '--', ...shell];
-  return shExec('stty -echo 2>/dev/null', ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', ...unshareArgs(mode), '--', ...inner]);
+  return shExec(withCgroupMove('stty -echo 2>/dev/null', cgroup), ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', ...unshareArgs(mode, cgroup), '--', ...inner]);
 }
 
 /**
@@ -129,13 +132,21 @@ export function firstTerminalCommand(mode: LabMode, shell: string[]): Command {
  * nsenter into the namespaces of the lab's PID 1 (`initPid`, as this machine numbers it).
  * nsenter forks for the PID namespace, so the shell's parent in the lab is 0, as with docker exec.
  */
-export function joinTerminalCommand(mode: LabMode, initPid: number, shell: string[]): Command {
+export function joinTerminalCommand(mode: LabMode, initPid: number, shell: string[], cgroup: LabCgroup | null = null): Command {
   if (mode === 'host') return shExec('stty -echo 2>/dev/null', shell);
   const userns = mode === 'rootless' ? ['--user', '--preserve-credentials'] : [];
-  return shExec('stty -echo 2>/dev/null', [
+  return shExec(withCgroupMove('stty -echo 2>/dev/null', cgroup), [
     'setpriv', '--pdeathsig', 'KILL', '--',
-    'nsenter', `--target=${initPid}`, ...userns, ...LAB_NAMESPACES, '--', ...shell,
+    'nsenter', `--target=${initPid}`, ...userns, ...LAB_NAMESPACES, ...(cgroup ? ['--cgroup'] : []), '--', ...shell,
   ]);
+}
+
+/**
+ * The setup, and first the move into the lab's cgroup: before the lab's cgroup namespace is
+ * entered, because from inside it a move from outside its root is refused (see cgroup.ts).
+ */
+function withCgroupMove(setup: string, cgroup: LabCgroup | null): string {
+  return cgroup ? `${moveIntoCgroupSetup(cgroup)}; ${setup}` : setup;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ShellEngine } from '../../src/shell/engine.js';
 import { createInterface } from 'node:readline';
@@ -157,8 +157,9 @@ describe('the lab: nothing outlives its kernel', function () {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     await assertLabGone(report, before);
-    // Its files are a next kernel's to remove (tested above); this test leaves none behind.
-    rmSync(report.dir, { recursive: true, force: true });
+    // Its files (and its lab's cgroup) are a next kernel's to remove (tested above): one removes them.
+    await new ShellEngine({ cwd: '/tmp' }).shutdown();
+    assert.ok(!existsSync(report.dir), `the next kernel removed ${report.dir}`);
   });
 
   it('a rootless lab, as an unprivileged user, runs the steps and leaves nothing', async function () {

@@ -34,7 +34,7 @@ interface FakeProcess {
   files?: Record<string, string[]>;
 }
 
-const mount = (id: number, target: string, fstype: string, optional = '') => `${id} 1 0:${id} / ${target} rw,relatime ${optional ? optional + ' ' : ''}- ${fstype} ${fstype} rw`;
+const mount = (id: number, target: string, fstype: string, optional = '', root = '/') => `${id} 1 0:${id} ${root} ${target} rw,relatime ${optional ? optional + ' ' : ''}- ${fstype} ${fstype} rw`;
 const LAB_MOUNTS = [mount(20, '/', 'ext4'), mount(21, '/proc', 'proc')];
 
 let roots: string[] = [];
@@ -241,10 +241,22 @@ describe('nscheck: every exercise judged on a fake /proc', () => {
     assertNotYet(check('user-root', [TINI, LAB_SHELL, { ...USERNS, uidMap: '0 0 1\n', capEff: '0000000000000000' }], 9), /すべてのケーパビリティ/);
   });
 
-  const CG: FakeProcess = { pid: 9, ppid: 4, ns: { cgroup: 'cgroup:[4026539601]' }, cgroup: '12:pids:/\n0::/\n', terminal: 3 };
-  it('cgroup-root: every line ends in /', () => {
+  // The lab's own cgroup2 at /sys/fs/cgroup, writable; seen from a namespace rooted at a child
+  // cgroup its root is `/..`, from one rooted at the lab's cgroup `/`.
+  const LAB_CGROUPFS = { files: { '/sys/fs/cgroup': ['cgroup.procs'] } };
+  const belowLab = [...LAB_MOUNTS, mount(30, '/sys/fs/cgroup', 'cgroup2', '', '/..')];
+  const atLab = [...LAB_MOUNTS, mount(30, '/sys/fs/cgroup', 'cgroup2')];
+  const CG: FakeProcess = { pid: 9, ppid: 4, ns: { cgroup: 'cgroup:[4026539601]' }, cgroup: '12:pids:/\n0::/\n', terminal: 3, mountinfo: belowLab, ...LAB_CGROUPFS };
+  it('cgroup-root: a namespace rooted at a child of the lab\'s cgroup, every line ends in /', () => {
     assertDone(check('cgroup-root', [TINI, LAB_SHELL, CG], 9), /根 \(\/\) に見えます/);
     assertNotYet(check('cgroup-root', [TINI, LAB_SHELL, { ...CG, cgroup: '12:pids:/\n0::/../lab\n' }], 9), /\/ でない行があります: 0::\/\.\.\/lab/);
+    assertNotYet(check('cgroup-root', [TINI, LAB_SHELL, { ...CG, mountinfo: atLab }], 9), /根が、ラボの cgroup と同じです/);
+    assertNotYet(check('cgroup-root', [TINI, LAB_SHELL, { ...CG, mountinfo: belowLab, ns: {} }], 9), /まだ外側 \(ラボ\) の cgroup 名前空間/);
+  });
+
+  it('cgroup-root: a lab without a cgroup the learner may change (rootless, v1): a new namespace is enough', () => {
+    assertDone(check('cgroup-root', [TINI, LAB_SHELL, { ...CG, mountinfo: atLab, files: {} }], 9), /根 \(\/\) に見えます/);
+    assertDone(check('cgroup-root', [TINI, LAB_SHELL, { ...CG, mountinfo: [...LAB_MOUNTS, mount(30, '/sys/fs/cgroup', 'tmpfs')], files: {} }], 9), /根 \(\/\) に見えます/);
   });
 
   it('cgroup-container: its own PID, mount and cgroup namespaces and /proc', () => {
@@ -252,6 +264,7 @@ describe('nscheck: every exercise judged on a fake /proc', () => {
     assertDone(check('cgroup-container', [shell], 1), /ps には自分の名前空間だけ/);
     assertNotYet(check('cgroup-container', [TINI, LAB_SHELL, { ...shell, pid: 9, ppid: 4, nspid: [9, 1] }], 9), /\/proc がまだ外側/);
     assertNotYet(check('cgroup-container', [TINI, LAB_SHELL, { ...CG, ns: { ...CG.ns, mnt: MNT_B } }], 9), /ラボ\) の PID 名前空間/);
+    assertNotYet(check('cgroup-container', [{ ...shell, mountinfo: atLab }], 1), /根が、ラボの cgroup と同じです/);
   });
 
   const TIME: FakeProcess = { pid: 9, ppid: 4, ns: { time: 'time:[4026539701]', user: 'user:[4026539501]' }, terminal: 3 };

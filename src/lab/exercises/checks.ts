@@ -38,6 +38,21 @@ function ownNamespace(p: Probe, shell: ProcessView, type: string): Verdict | nul
   return null;
 }
 
+/**
+ * null when the shell's cgroup namespace is rooted below the lab's cgroup (in a child cgroup the
+ * learner made), or when the lab has no cgroup the learner can change (a rootless lab: then a new
+ * namespace is all that is asked); else why not. A lab with a cgroup of its own has cgroup2 at
+ * /sys/fs/cgroup, rooted at the lab's cgroup: seen from a namespace rooted below it, that mount's
+ * root is `/..` (mountinfo shows cgroup paths as the reader's namespace sees them, and nscheck is
+ * in the shell's: cgroup_namespaces(7)).
+ */
+function rootedBelowLab(p: Probe, shell: ProcessView): Verdict | null {
+  const cgroupfs = p.mounts(shell.pid).filter((m) => m.target === '/sys/fs/cgroup').at(-1);
+  if (cgroupfs?.fstype !== 'cgroup2' || !p.writable(shell.pid, '/sys/fs/cgroup/cgroup.procs')) return null;
+  if (cgroupfs.root.split('/').includes('..')) return null;
+  return notYet('新しい cgroup 名前空間の根が、ラボの cgroup と同じです: 子の cgroup を作ってシェルを移してから unshare --cgroup します');
+}
+
 function hex(n: bigint): string {
   return n.toString(16).padStart(16, '0');
 }
@@ -200,9 +215,9 @@ export const EXERCISES: Exercise[] = [
     },
   },
   {
-    id: 'cgroup-root', notebook: 7, goal: '新しい cgroup 名前空間で /proc/self/cgroup が / だけになる',
+    id: 'cgroup-root', notebook: 7, goal: '子の cgroup を根とする新しい cgroup 名前空間で /proc/self/cgroup が / だけになる',
     check(p, shell) {
-      const own = ownNamespace(p, shell, 'cgroup');
+      const own = ownNamespace(p, shell, 'cgroup') ?? rootedBelowLab(p, shell);
       if (own) return own;
       const lines = p.cgroups(shell.pid);
       const deeper = lines.find((l) => !l.endsWith(':/'));
@@ -212,9 +227,9 @@ export const EXERCISES: Exercise[] = [
     },
   },
   {
-    id: 'cgroup-container', notebook: 7, goal: 'PID・マウント・cgroup 名前空間を分け、ps には自分の名前空間だけ、cgroup は / だけ',
+    id: 'cgroup-container', notebook: 7, goal: 'PID・マウント・cgroup 名前空間を分け (cgroup は子の cgroup が根)、ps には自分の名前空間だけ、cgroup は / だけ',
     check(p, shell) {
-      const own = ownNamespace(p, shell, 'cgroup') ?? ownNamespace(p, shell, 'pid') ?? ownNamespace(p, shell, 'mnt');
+      const own = ownNamespace(p, shell, 'cgroup') ?? ownNamespace(p, shell, 'pid') ?? ownNamespace(p, shell, 'mnt') ?? rootedBelowLab(p, shell);
       if (own) return own;
       if (p.ns(1, 'pid') !== p.ns(shell.pid, 'pid')) return notYet('/proc がまだ外側の PID 名前空間のものです (--mount-proc)');
       const deeper = p.cgroups(shell.pid).find((l) => !l.endsWith(':/'));

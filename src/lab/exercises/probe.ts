@@ -13,7 +13,7 @@
  *   process reading them: nscheck is the shell's child, so they show the shell's.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface CommandResult {
@@ -106,17 +106,21 @@ export class Probe {
     return null;
   }
 
-  /** Mount points of a process's mount namespace with their file system type and options. */
-  mounts(pid: number): { target: string; fstype: string; optional: string }[] {
+  /**
+   * Mount points of a process's mount namespace with their file system type and options, and
+   * `root`: the mounted folder of the file system (for cgroup2, a cgroup path as the reader's
+   * cgroup namespace sees it: `/..` when the mount shows a cgroup above that namespace's root).
+   */
+  mounts(pid: number): { target: string; fstype: string; optional: string; root: string }[] {
     const text = this.read(`${pid}/mountinfo`) ?? '';
     const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_: string, o: string) => String.fromCharCode(parseInt(o, 8)));
-    const out: { target: string; fstype: string; optional: string }[] = [];
+    const out: { target: string; fstype: string; optional: string; root: string }[] = [];
     for (const line of text.split('\n')) {
       // id parent major:minor root target options [optional fields] - fstype source super-options
       const [left, right] = line.split(' - ');
       if (!right) continue;
       const f = left.split(' ');
-      out.push({ target: unescape(f[4]), fstype: right.split(' ')[0], optional: f.slice(6).join(' ') });
+      out.push({ target: unescape(f[4]), fstype: right.split(' ')[0], optional: f.slice(6).join(' '), root: unescape(f[3]) });
     }
     return out;
   }
@@ -124,6 +128,11 @@ export class Probe {
   /** Whether a file exists under a directory as process `pid` sees it (through /proc/PID/root). */
   hasFile(pid: number, dir: string, name: string): boolean {
     try { return readdirSync(join(this.proc, String(pid), 'root', dir)).includes(name); } catch { return false; }
+  }
+
+  /** Whether the checker may write a file as process `pid` sees it (through /proc/PID/root). */
+  writable(pid: number, path: string): boolean {
+    try { accessSync(join(this.proc, String(pid), 'root', path), constants.W_OK); return true; } catch { return false; }
   }
 
   /** uid_map of a process: [inside, outside, count] rows. */
