@@ -61,15 +61,17 @@ export function viewNotes(picture: Picture): string[] {
 
 // ─────────────────────────────── text ───────────────────────────────
 
+const LEGEND_TEXT = '列 nsN = その名前空間での PID。mnt = マウント名前空間 (同じ文字は同じ名前空間)。名前は、このラボのあいだ変わりません。';
+
 /** The picture as text: aligned columns, one heading per namespace, indented by depth. */
 export function renderText(picture: Picture): string {
   const namespaces = allNamespaces(picture);
-  const colWidth = Math.max(5, ...namespaces.flatMap((n) => n.processes.flatMap((p) => p.nspid.map((x) => String(x).length + 2))));
-  const levelHeads = Array.from({ length: picture.levels }, (_, i) => pad(`ns${i + 1}`, colWidth, true));
+  const colWidth = Math.max(5, ...picture.levelNames.map((n) => n.length + 2), ...namespaces.flatMap((n) => n.processes.flatMap((p) => p.nspid.map((x) => String(x).length + 2))));
+  const levelHeads = Array.from({ length: picture.levels }, (_, i) => pad(picture.levelNames[i] ?? 'ns?', colWidth, true));
   const lines: string[] = [];
   lines.push('PID 名前空間ごとのプロセス (nstree: /proc から)');
   for (const note of viewNotes(picture)) lines.push(note);
-  lines.push('列 nsN = その名前空間での PID。mnt = マウント名前空間 (同じ文字は同じ名前空間)。');
+  lines.push(LEGEND_TEXT);
   lines.push('');
   if (namespaces.length) lines.push(`${levelHeads.join('')}  mnt  コマンド`);
   for (const ns of namespaces) {
@@ -150,7 +152,7 @@ export function renderSvg(picture: Picture): string {
   // Column heads: one per level, in that level's colour, then mnt and the command.
   y += ROW;
   for (let i = 0; i < levels; i++) {
-    body.push(`<text x="${MARGIN + (i + 1) * COLUMN - 10}" y="${y - 6}" text-anchor="end" font-weight="bold" fill="${colour(i).stroke}">ns${i + 1}</text>`);
+    body.push(`<text x="${MARGIN + (i + 1) * COLUMN - 10}" y="${y - 6}" text-anchor="end" font-weight="bold" fill="${colour(i).stroke}">${xml(picture.levelNames[i] ?? 'ns?')}</text>`);
   }
   body.push(`<text x="${MARGIN + levels * COLUMN}" y="${y - 6}" font-weight="bold" fill="#444">mnt</text>`);
   body.push(`<text x="${commandX}" y="${y - 6}" font-weight="bold" fill="#444">コマンド</text>`);
