@@ -40,7 +40,7 @@ describe('nstree names in a live lab', function () {
 
     await ok('mount -t proc proc /proc');
     const second = await picture();
-    assert.match(second.text, /この \/proc はラボの内側の PID 名前空間で mount されたもの/);
+    assert.match(second.text, /この \/proc はラボの内側の PID 名前空間でマウントされたもの/);
     assert.deepEqual(second.titles, ['[ns2: この /proc の PID 名前空間 (ラボの内側)]'], 'the same namespace, the same name');
     assert.deepEqual(second.heads, ['ns2']);
     assert.match(second.text, /^ +1 +B +bash +← ★ nstree を実行したシェル$/m, 'and its mount namespace still B');

@@ -141,6 +141,11 @@ describe('nstree: the namespace picture (model and drawings)', () => {
       for (const t of ['ns1: ラボの PID 名前空間', 'tini -- bash', 'sleep 1000', '← ターミナル 2', '★ nstree を実行したシェル', 'unshare --pid --fork --mount bash']) {
         assert.ok(svg.includes(t), `SVG shows ${t}`);
       }
+      // Narrow enough for JupyterLab's output area at 1280 px with the file browser open (about
+      // 850 px): the legend is two lines, not one of 890 px.
+      const width = Number(/^<svg [^>]*width="(\d+)"/.exec(svg)?.[1]);
+      assert.ok(width > 400 && width <= 800, `width ${width}`);
+      assert.ok(svg.includes('>mnt = マウント名前空間 (同じ文字は同じ名前空間)。</text>'));
       // Tags balance (no stray < from a command line): every <text> closed.
       assert.equal((svg.match(/<text /g) ?? []).length, (svg.match(/<\/text>/g) ?? []).length);
     });
@@ -164,7 +169,7 @@ describe('nstree: the namespace picture (model and drawings)', () => {
     assert.equal(pic.levels, 1);
     assert.equal(pic.terminalShells.size, 0, 'no terminal labels where the shells\' parents are hidden');
     const text = renderText(pic);
-    assert.match(text, /この \/proc はラボの内側の PID 名前空間で mount されたもの/);
+    assert.match(text, /この \/proc はラボの内側の PID 名前空間でマウントされたもの/);
     assert.match(text, /\[ns1: この \/proc の PID 名前空間 \(ラボの内側\)\]\n    1  A    bash   ← ★ nstree を実行したシェル\n    3  A    nstree$/);
   });
 

@@ -43,7 +43,7 @@ export function viewNotes(picture: Picture): string[] {
   const notes: string[] = [];
   if (picture.view === 'lab') notes.push('この /proc はラボのもの: ラボのすべてのプロセスが見えます。');
   if (picture.view === 'nested-proc') {
-    notes.push('この /proc はラボの内側の PID 名前空間で mount されたもの:');
+    notes.push('この /proc はラボの内側の PID 名前空間でマウントされたもの:');
     notes.push('その名前空間と、さらに内側しか見えません (外側のプロセスは数えられもしません)。');
   }
   if (picture.view === 'empty') {
@@ -61,7 +61,7 @@ export function viewNotes(picture: Picture): string[] {
 
 // ─────────────────────────────── text ───────────────────────────────
 
-const LEGEND_TEXT = '列 nsN = その名前空間での PID。mnt = マウント名前空間 (同じ文字は同じ名前空間)。名前は、このラボのあいだ変わりません。';
+const LEGEND_TEXT = '列 nsN = その名前空間での PID。mnt = マウント名前空間 (同じ文字は同じ名前空間)。';
 
 /** The picture as text: aligned columns, one heading per namespace, indented by depth. */
 export function renderText(picture: Picture): string {
@@ -110,7 +110,8 @@ const PALETTE = [
   { fill: '#eef0f2', stroke: '#56606b' },
 ];
 const colour = (level: number) => PALETTE[level % PALETTE.length];
-const LEGEND = '列 nsN = その名前空間での PID (太字が自分の名前空間での PID)。mnt = マウント名前空間 (同じ文字は同じ名前空間)。';
+/** Two lines: as one, it was the widest line of every picture (890 px, wider than JupyterLab's output area beside its file browser). */
+const LEGEND = ['列 nsN = その名前空間での PID (太字が自分の名前空間での PID)。', 'mnt = マウント名前空間 (同じ文字は同じ名前空間)。'];
 
 /** Rough drawn width of text in the monospace font (CJK characters are two cells wide). */
 function textWidth(s: string): number {
@@ -140,7 +141,7 @@ export function renderSvg(picture: Picture): string {
       width = Math.max(width, commandX + textWidth(commandOf(p, picture)) + (notes.length ? 24 + textWidth(notes.join(', ')) : 0) + MARGIN + BOX_PAD);
     }
   }
-  for (const h of [...header, LEGEND]) width = Math.max(width, MARGIN * 2 + textWidth(h));
+  for (const h of [...header, ...LEGEND]) width = Math.max(width, MARGIN * 2 + textWidth(h));
   width = Math.ceil(width);
 
   const body: string[] = [];
@@ -195,8 +196,10 @@ export function renderSvg(picture: Picture): string {
     y += 8;
   }
   y += MARGIN - 8;
-  y += ROW;
-  body.push(`<text x="${MARGIN}" y="${y - 6}" fill="#555">${xml(LEGEND)}</text>`);
+  for (const line of LEGEND) {
+    y += ROW;
+    body.push(`<text x="${MARGIN}" y="${y - 6}" fill="#555">${xml(line)}</text>`);
+  }
   y += MARGIN;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="${xml(FONT)}" font-size="${FONT_SIZE}">`,
