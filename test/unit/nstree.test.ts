@@ -274,6 +274,19 @@ describe('nstree: a namespace keeps its name across the pictures of one lab', ()
     assert.equal(fresh.store.namespaces[NS2]?.label, 2, 'ns2, out of view, is not known to be gone: kept');
   });
 
+  it('a mount namespace whose processes are out of view: new if all its processes now started after it was last drawn', () => {
+    const first = draw(nestedTwice, 16, null); // drawn by the nstree of PID 16, started at tick 1016
+    // exit, exit; unshare --pid --fork --mount-proc bash: a fresh PID inode, but B's mount inode again.
+    const fresh = draw([{ pid: 1, ppid: 0, cmd: ['bash'], pidNs: NS4, mntNs: MNT_B, terminal: 1, start: 5000 },
+      { pid: 2, ppid: 1, cmd: ['node', '/x/main.js'], pidNs: NS4, mntNs: MNT_B, terminal: 1, start: 5001 }], 2, first.store);
+    assert.deepEqual(titles(fresh.text), ['[ns4: この /proc の PID 名前空間 (ラボの内側)]']);
+    assert.deepEqual([...fresh.picture.mountLetters.values()], ['C']);
+    // The same B, drawn from a /proc of its own with a process that was in it before: still B.
+    const same = draw([{ pid: 1, ppid: 0, cmd: ['bash'], pidNs: NS4, mntNs: MNT_B, terminal: 1, start: 900 },
+      { pid: 2, ppid: 1, cmd: ['node', '/x/main.js'], pidNs: NS4, mntNs: MNT_B, terminal: 1, start: 5001 }], 2, first.store);
+    assert.deepEqual([...same.picture.mountLetters.values()], ['B']);
+  });
+
   it('a namespace out of view is kept; a sibling appears under a shared column head', () => {
     const first = draw(nestedTwice, 16, null);
     // Terminal 2 makes a namespace of its own beside ns2: both at depth 1.

@@ -17,6 +17,9 @@
  *   processes last seen in it (and that this picture would show) is still in it: a process is
  *   its PID namespace, its PID there and its start time. A PID namespace's PID 1 lives as long
  *   as the namespace (pid_namespaces(7)), so a new namespace under an old inode is found at once.
+ *   A mount namespace whose earlier processes are all out of view is a new one when every
+ *   process now in it started after the last picture that showed it (`unshare --mount` starts
+ *   a process for it; a namespace seen before keeps the processes that were in it then).
  *
  * "Would show": a /proc shows its own PID namespace and those nested in it, nothing outside
  * (pid_namespaces(7)). After `mount -t proc` in a nested namespace the lab's processes are out of
@@ -36,6 +39,8 @@ export interface StoredNamespace {
   parent: string | null;
   /** The processes last seen in it (those a later picture may not show are kept). */
   members: Member[];
+  /** When a picture last showed it: the start of that nstree, in ticks like a Member's start. */
+  seen?: number | null;
 }
 
 export interface LabelStore {
@@ -78,6 +83,8 @@ export function relabel(store: LabelStore | null, snap: Snapshot, picture: Pictu
     presentParent.set(node.key, node.parentIndex !== null ? byIndex.get(node.parentIndex)?.key ?? null : null);
     present.set(node.key, node.processes.map((p) => memberOf(p, node.key)));
   }
+  // Now, in the clock of the processes' start times: when this nstree started.
+  const now = snap.processes.find((p) => p.pid === snap.selfPid)?.start ?? null;
   const mntOrder: string[] = [];
   for (const node of nodes) {
     for (const p of node.processes) {
@@ -110,14 +117,17 @@ export function relabel(store: LabelStore | null, snap: Snapshot, picture: Pictu
   for (const [key, entry] of entries) {
     const knowable = (m: Member) => inView(m[0]) || gone.has(m[0]);
     const visible = entry.members.filter(knowable);
-    const now = present.get(key);
-    const keep = now ? !visible.length || visible.some((m) => now.some((n) => sameMember(m, n))) : !visible.length;
+    const shown = present.get(key);
+    const allNewer = (ms: Member[]) => entry.seen != null && ms.every((m) => m[2] !== null && m[2] > entry.seen!);
+    const keep = shown
+      ? visible.length ? visible.some((m) => shown.some((n) => sameMember(m, n))) : !(key.startsWith('mnt:') && allNewer(shown))
+      : !visible.length;
     if (!keep) {
       // In view and absent: retired. Present, but none of the processes it had: a reused inode, a new namespace.
       if (key.startsWith('pid:')) gone.add(key);
       continue;
     }
-    if (!now) {
+    if (!shown) {
       next.namespaces[key] = entry; // out of view: kept as it was
       continue;
     }
@@ -125,7 +135,8 @@ export function relabel(store: LabelStore | null, snap: Snapshot, picture: Pictu
     next.namespaces[key] = {
       label: entry.label,
       parent: key.startsWith('pid:') ? presentParent.get(key) ?? entry.parent : null,
-      members: [...outOfView, ...now],
+      members: [...outOfView, ...shown],
+      seen: now ?? entry.seen ?? null,
     };
   }
 
@@ -142,7 +153,7 @@ export function relabel(store: LabelStore | null, snap: Snapshot, picture: Pictu
     else {
       const label = next.next.pid++;
       transient = Math.max(transient, next.next.pid);
-      next.namespaces[node.key] = { label, parent: presentParent.get(node.key) ?? null, members: present.get(node.key) ?? [] };
+      next.namespaces[node.key] = { label, parent: presentParent.get(node.key) ?? null, members: present.get(node.key) ?? [], seen: now };
       pidLabel.set(node.key, label);
     }
   }
@@ -150,7 +161,7 @@ export function relabel(store: LabelStore | null, snap: Snapshot, picture: Pictu
   for (const key of mntOrder) {
     let known = next.namespaces[key];
     if (!known && lasting(key)) {
-      known = next.namespaces[key] = { label: next.next.mnt++, parent: null, members: present.get(key) ?? [] };
+      known = next.namespaces[key] = { label: next.next.mnt++, parent: null, members: present.get(key) ?? [], seen: now };
     }
     mountLetters.set(key, known ? letter(known.label) : '?');
   }
