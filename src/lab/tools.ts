@@ -16,6 +16,9 @@ const NSCHECK_MAIN = fileURLToPath(new URL('./exercises/main.js', import.meta.ur
 /** The lab's PID namespace (`pid:[inode]`) is written here once the lab runs; nstree reads it. */
 export const LAB_PIDNS_FILE = 'lab-pidns';
 
+/** The names nstree gave this lab's namespaces (ns2, B), kept across its pictures; see nstree/labels.ts. */
+export const NSTREE_LABELS_FILE = 'nstree-labels.json';
+
 /** All the lab's namespaces (`pid:[inode]`, `mnt:[inode]`, … one a line); nscheck reads it. */
 export const LAB_NAMESPACES_FILE = 'lab-namespaces';
 
@@ -25,11 +28,19 @@ export const NAMESPACE_TYPES = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgro
 /**
  * Records the running lab for its commands, from its PID 1 (`init`, a PID of this machine): its
  * PID namespace for nstree, all its namespaces for nscheck. With no lab (host mode: `init` null)
- * the records are removed, and nstree and nscheck say they do not know the lab.
+ * the records are removed, and nstree and nscheck say they do not know the lab. Called when a
+ * lab starts, so it also forgets nstree's names: a new lab's first picture starts from ns1 and A.
  */
 export function recordLabForTools(dir: string, init: number | null): void {
+  forgetNstreeLabels(dir);
   recordLabPidNamespace(dir, init);
   recordLabNamespaces(dir, init);
+}
+
+/** The names nstree gave the namespaces of the lab before (nstree/labels.ts), and a lock it may have left. */
+function forgetNstreeLabels(dir: string): void {
+  rmSync(join(dir, NSTREE_LABELS_FILE), { force: true });
+  rmSync(join(dir, `${NSTREE_LABELS_FILE}.lock`), { force: true });
 }
 
 /** For nstree: which PID namespace is the lab's (it names the picture's outer box after it). */
@@ -74,18 +85,21 @@ function shellQuote(s: string): string {
 export function installLabTools(dir: string, nodePath: string = process.execPath): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true, mode: 0o700 });
-  writeNodeTool(bin, 'nstree', 'the namespace picture (see nstree --help)', ['NSLAB_LAB_PIDNS_FILE', join(dir, LAB_PIDNS_FILE)], NSTREE_MAIN, nodePath);
-  writeNodeTool(bin, 'nscheck', 'checks an exercise of the notebooks (see nscheck --list)', ['NSLAB_LAB_NAMESPACES_FILE', join(dir, LAB_NAMESPACES_FILE)], NSCHECK_MAIN, nodePath);
+  writeNodeTool(bin, 'nstree', 'the namespace picture (see nstree --help)', [
+    ['NSLAB_LAB_PIDNS_FILE', join(dir, LAB_PIDNS_FILE)],
+    ['NSLAB_NSTREE_LABELS_FILE', join(dir, NSTREE_LABELS_FILE)],
+  ], NSTREE_MAIN, nodePath);
+  writeNodeTool(bin, 'nscheck', 'checks an exercise of the notebooks (see nscheck --list)', [['NSLAB_LAB_NAMESPACES_FILE', join(dir, LAB_NAMESPACES_FILE)]], NSCHECK_MAIN, nodePath);
   return bin;
 }
 
-/** A lab command run by the kernel's node: `bin/NAME` (0700), with one file named in its environment. */
-function writeNodeTool(bin: string, name: string, what: string, [envName, envFile]: [string, string], main: string, nodePath: string): void {
+/** A lab command run by the kernel's node: `bin/NAME` (0700), with the files it uses named in its environment. */
+function writeNodeTool(bin: string, name: string, what: string, files: [string, string][], main: string, nodePath: string): void {
   const wrapper = [
     '#!/bin/sh',
     `# nslab: ${what}. Written by the kernel for this lab.`,
-    `${envName}=${shellQuote(envFile)}`,
-    `export ${envName} UV_THREADPOOL_SIZE=1`,
+    ...files.map(([envName, envFile]) => `${envName}=${shellQuote(envFile)}`),
+    `export ${files.map(([envName]) => envName).join(' ')} UV_THREADPOOL_SIZE=1`,
     `exec ${shellQuote(nodePath)} --v8-pool-size=1 ${shellQuote(main)} "$@"`,
     '',
   ].join('\n');

@@ -234,6 +234,7 @@ describe('handout: the HTML handout as a reader sees it, in headless Chromium @s
     assert.ok(svgs[0].includes('ns2: ns1 の内側 — unshare --pid --fork bash'));
     assert.ok(svgs[1].includes('sleep 1000') && svgs[1].includes('← ターミナル 2'), 'second picture: terminal 2 and its sleep');
     assert.ok(svgs[2].includes('ラボの内側') && !svgs[2].includes('tini'), 'third picture: only the nested namespace');
+    assert.ok(svgs[2].includes('>ns2: この /proc の PID 名前空間 (ラボの内側)</text>'), 'third picture: the nested namespace still named ns2 (issue 17)');
     const first = pictures.first();
     await first.scrollIntoViewIfNeeded();
     const png = await first.screenshot({ path: join(shots, 'handout-nstree.png') });

@@ -276,8 +276,11 @@ describe('e2e: nslab through jupyter_client (8.10, the project .venv)', function
         assert.equal(replyOf(r.records, r.msg_id).status, 'ok', code);
       }
       const { text } = await picture();
-      assert.match(text, /この \/proc はラボの内側の PID 名前空間で mount されたもの/);
-      assert.match(text, /\[ns1: この \/proc の PID 名前空間 \(ラボの内側\)\]\n +1 +A +bash {3}← ★ nstree を実行したシェル\n +\d+ +A +nstree$/);
+      assert.match(text, /この \/proc はラボの内側の PID 名前空間でマウントされたもの/);
+      // A new namespace gets the next name of this lab (ns2 and ns3 were the ones before), and
+      // the column is headed by it; --mount-proc's mount namespace is new too (C after A and B).
+      assert.match(text, /\[ns4: この \/proc の PID 名前空間 \(ラボの内側\)\]\n +1 +C +bash {3}← ★ nstree を実行したシェル\n +\d+ +C +nstree$/);
+      assert.match(text, /^ +ns4 +mnt {2}コマンド$/m);
       assert.doesNotMatch(text, /sleep 1000|tini/);
       // Back in the lab: end terminal 2's sleep from here (a cell in terminal 2 would wait for it).
       for (const code of ['exit', 'kill $(pgrep -x sleep)', '#| terminal: 2\ntrue']) await execute(code);

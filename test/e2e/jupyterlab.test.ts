@@ -154,6 +154,8 @@ describe('JupyterLab 4: the learner\'s path in headless Chromium @slow', functio
             outputs: el.querySelectorAll('.jp-OutputArea-output').length,
             svgs: [...el.querySelectorAll('.jp-RenderedSVG img')].map((img) => ({
               width: (img as HTMLImageElement).naturalWidth, shownWidth: img.getBoundingClientRect().width, complete: (img as HTMLImageElement).complete,
+              // How far it reaches past the output area's right edge (JupyterLab does not shrink an SVG output).
+              overflow: img.getBoundingClientRect().right - (img.closest('.jp-OutputArea-output') ?? img).getBoundingClientRect().right,
               src: (img as HTMLImageElement).src,
             })),
             errorClass: [...el.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"] span')].map((s) => s.className),
@@ -166,6 +168,8 @@ describe('JupyterLab 4: the learner\'s path in headless Chromium @slow', functio
           assert.equal(drawn.svgs.length, svgOutputs, `cell ${i}: the pictures are drawn as SVG`);
           for (const svg of drawn.svgs) {
             assert.ok(svg.complete && svg.width > 300 && svg.shownWidth > 300, `cell ${i}: picture drawn: ${JSON.stringify({ ...svg, src: svg.src.slice(0, 40) })}`);
+            // At its own size, within the output area at 1280 px (issue 17: it was 890 px wide and cut).
+            assert.ok(svg.shownWidth === svg.width && svg.overflow <= 0, `cell ${i}: picture fits at its size: ${JSON.stringify({ ...svg, src: undefined })}`);
             const xml = decodeURIComponent(svg.src.replace(/^data:image\/svg\+xml[^,]*,/, ''));
             assert.match(xml, /★ nstree を実行したシェル|nstree/, `cell ${i}: the picture is nstree's`);
             pictures++;

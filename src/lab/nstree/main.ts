@@ -11,11 +11,14 @@
  * Usage: nstree [--text] [--svg]   (--text: the text form even in nslab; --svg: print the SVG)
  */
 import { DISPLAY_ENV, displaySequence } from '../display.js';
+import { relabel, withLabelFile } from './labels.js';
 import { buildPicture, readSnapshot } from './model.js';
 import { renderSvg, renderText } from './render.js';
 
 /** Set by the wrapper: a file holding the lab's `pid:[inode]`. */
 const LAB_FILE_ENV = 'NSLAB_LAB_PIDNS_FILE';
+/** Set by the wrapper: the file of the names this lab's namespaces were given (labels.ts). */
+const LABELS_FILE_ENV = 'NSLAB_NSTREE_LABELS_FILE';
 
 function main(argv: string[]): number {
   process.title = 'nstree';
@@ -24,7 +27,12 @@ function main(argv: string[]): number {
     process.stderr.write(`usage: nstree [--text | --svg]\n${unknown.length ? `nstree: unknown argument ${unknown[0]}\n` : ''}`);
     return 2;
   }
-  const picture = buildPicture(readSnapshot('/proc', process.env[LAB_FILE_ENV] || null));
+  // /proc is read while the names are locked, so two nstree at once each see a /proc no older than the names.
+  const picture = withLabelFile(process.env[LABELS_FILE_ENV] || null, (store) => {
+    const snap = readSnapshot('/proc', process.env[LAB_FILE_ENV] || null);
+    const named = relabel(store, snap, buildPicture(snap));
+    return { store: named.store, result: named.picture };
+  });
   const text = renderText(picture);
   if (argv.includes('--svg')) {
     process.stdout.write(renderSvg(picture) + '\n');

@@ -12,7 +12,8 @@
  *   /proc mounted in a nested namespace starts the list there, and shows nothing outside it.
  * - /proc/PID/ns/pid and ns/mnt are links named `pid:[inode]` / `mnt:[inode]`: equal names,
  *   same namespace. Inode numbers differ on every run, so the picture never shows them: it
- *   names namespaces by their place in the tree (ns1, ns2, …) and mount namespaces by letters.
+ *   names namespaces by their place in the tree (ns1, ns2, …) and mount namespaces by letters;
+ *   labels.ts keeps those names across the pictures of one lab.
  * - The first process of a new PID namespace (its PID 1 there) has its parent outside, in the
  *   parent namespace: `unshare --pid --fork` is that parent. That is how nesting is found.
  */
@@ -43,6 +44,12 @@ export interface ProcEntry {
   terminal: number | null;
   /** Its terminal is a console of its own (a kernel subshell: NSLAB_CONSOLE=1). */
   console?: boolean;
+  /**
+   * When it started, in clock ticks after boot (stat field 22, proc(5)), as seen from the
+   * reader's time namespace; null when unreadable. With its own PID it tells a process apart
+   * from a later one that got the same PID (labels.ts).
+   */
+  start?: number | null;
 }
 
 export interface Snapshot {
@@ -57,8 +64,13 @@ export interface Snapshot {
 
 /** A PID namespace in the picture. */
 export interface NsNode {
-  /** 1-based, in depth-first order: ns1 is the outermost one this /proc shows. */
+  /**
+   * Its label's number (ns1, ns2, …): 1-based, in depth-first order of this picture; labels.ts
+   * then gives a namespace seen before in this lab the number it had then.
+   */
   index: number;
+  /** `pid:[inode]`, or `depthN` when the link may not be read. */
+  key: string;
   /** 0 for the outermost; a process in a namespace of depth d has d + 1 PIDs. */
   depth: number;
   /** `index` of the namespace it is nested in; null for an outer one. */
@@ -88,6 +100,8 @@ export interface Picture {
   levels: number;
   /** Mount namespace letter of each `mnt:[inode]`, A for the first seen in picture order. */
   mountLetters: Map<string, string>;
+  /** The head of each PID column: the namespaces of that depth (`ns2`, or `ns2/ns4` for siblings). */
+  levelNames: string[];
   /** The PID (in this /proc) of the program that drew the picture. */
   selfPid: number | null;
   /** The PID (in this /proc) of its parent: the shell that ran the command. */
@@ -110,9 +124,13 @@ export function readSnapshot(procRoot = '/proc', labNsFile: string | null = null
   } catch {
     /* no /proc at all: an empty picture that says so */
   }
+  // Start times are shown shifted by the reader's time namespace (proc(5), stat field 22):
+  // taken back, so that nstree in `unshare --time --boottime N` names the same processes alike.
+  const shift = bootOffsetTicks(safeReadFile(join(procRoot, 'self', 'timens_offsets')));
   for (const name of names) {
     if (!/^[0-9]+$/.test(name)) continue;
     const entry = readProcess(join(procRoot, name), Number(name));
+    if (entry?.start != null) entry.start -= shift;
     if (entry) processes.push(entry);
   }
   processes.sort((a, b) => a.pid - b.pid);
@@ -131,9 +149,22 @@ export function readSnapshot(procRoot = '/proc', labNsFile: string | null = null
   };
 }
 
+/**
+ * The boottime offset of a time namespace (`boottime <seconds> <nanoseconds>` in
+ * /proc/PID/timens_offsets, time_namespaces(7)) in clock ticks of stat: USER_HZ, 100 on every
+ * architecture Linux runs nslab on.
+ */
+export function bootOffsetTicks(offsets: string | null): number {
+  const m = offsets ? /^boottime\s+(-?[0-9]+)\s+([0-9]+)$/m.exec(offsets) : null;
+  return m ? Number(m[1]) * 100 + Math.round(Number(m[2]) / 1e7) : 0;
+}
+
 function readProcess(dir: string, pid: number): ProcEntry | null {
   const status = safeReadFile(join(dir, 'status'));
   if (status === null) return null;
+  const stat = safeReadFile(join(dir, 'stat'));
+  // Field 22 counts from the one after the command, which is in parentheses and may hold any byte.
+  const start = stat === null ? null : Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
   const field = (key: string) => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
   const nspid = field('NSpid').split(/\s+/).filter(Boolean).map(Number);
   const name = field('Name');
@@ -158,6 +189,7 @@ function readProcess(dir: string, pid: number): ProcEntry | null {
     state: field('State').charAt(0),
     terminal,
     console,
+    start: start !== null && Number.isFinite(start) ? start : null,
   };
 }
 
@@ -210,6 +242,7 @@ export function buildPicture(snap: Snapshot): Picture {
   const toNode = (d: Draft, parentIndex: number | null): NsNode => {
     const node: NsNode = {
       index: ++counter,
+      key: d.key,
       depth: d.depth,
       parentIndex,
       creator: d.init ? byPid.get(d.init.ppid) ?? null : null,
@@ -240,16 +273,26 @@ export function buildPicture(snap: Snapshot): Picture {
 
   const self = snap.selfPid !== null ? byPid.get(snap.selfPid) ?? null : null;
   const levels = Math.max(1, ...[...drafts.values()].map((d) => d.depth + 1));
-  return {
+  const picture: Picture = {
     roots,
     levels,
     mountLetters,
+    levelNames: [],
     selfPid: self?.pid ?? null,
     callerPid: self && byPid.has(self.ppid) ? self.ppid : null,
     selfNsIndex: self ? nodeOfKey.get(keyOf(self))?.index ?? null : null,
     view,
     terminalShells,
   };
+  picture.levelNames = levelNamesOf(picture);
+  return picture;
+}
+
+/** Column heads from the namespaces' labels: `ns2`, or `ns2/ns4` where two share a depth. */
+export function levelNamesOf(picture: Picture): string[] {
+  const names = Array.from({ length: picture.levels }, () => [] as number[]);
+  for (const ns of allNamespaces(picture)) names[ns.depth]?.push(ns.index);
+  return names.map((indexes) => (indexes.length ? indexes.map((i) => `ns${i}`).join('/') : 'ns?'));
 }
 
 /** A terminal's first shell: no shell of the same terminal above it (nested shells are not). */

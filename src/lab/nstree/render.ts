@@ -43,7 +43,7 @@ export function viewNotes(picture: Picture): string[] {
   const notes: string[] = [];
   if (picture.view === 'lab') notes.push('この /proc はラボのもの: ラボのすべてのプロセスが見えます。');
   if (picture.view === 'nested-proc') {
-    notes.push('この /proc はラボの内側の PID 名前空間で mount されたもの:');
+    notes.push('この /proc はラボの内側の PID 名前空間でマウントされたもの:');
     notes.push('その名前空間と、さらに内側しか見えません (外側のプロセスは数えられもしません)。');
   }
   if (picture.view === 'empty') {
@@ -61,15 +61,17 @@ export function viewNotes(picture: Picture): string[] {
 
 // ─────────────────────────────── text ───────────────────────────────
 
+const LEGEND_TEXT = '列 nsN = その名前空間での PID。mnt = マウント名前空間 (同じ文字は同じ名前空間)。';
+
 /** The picture as text: aligned columns, one heading per namespace, indented by depth. */
 export function renderText(picture: Picture): string {
   const namespaces = allNamespaces(picture);
-  const colWidth = Math.max(5, ...namespaces.flatMap((n) => n.processes.flatMap((p) => p.nspid.map((x) => String(x).length + 2))));
-  const levelHeads = Array.from({ length: picture.levels }, (_, i) => pad(`ns${i + 1}`, colWidth, true));
+  const colWidth = Math.max(5, ...picture.levelNames.map((n) => n.length + 2), ...namespaces.flatMap((n) => n.processes.flatMap((p) => p.nspid.map((x) => String(x).length + 2))));
+  const levelHeads = Array.from({ length: picture.levels }, (_, i) => pad(picture.levelNames[i] ?? 'ns?', colWidth, true));
   const lines: string[] = [];
   lines.push('PID 名前空間ごとのプロセス (nstree: /proc から)');
   for (const note of viewNotes(picture)) lines.push(note);
-  lines.push('列 nsN = その名前空間での PID。mnt = マウント名前空間 (同じ文字は同じ名前空間)。');
+  lines.push(LEGEND_TEXT);
   lines.push('');
   if (namespaces.length) lines.push(`${levelHeads.join('')}  mnt  コマンド`);
   for (const ns of namespaces) {
@@ -108,7 +110,8 @@ const PALETTE = [
   { fill: '#eef0f2', stroke: '#56606b' },
 ];
 const colour = (level: number) => PALETTE[level % PALETTE.length];
-const LEGEND = '列 nsN = その名前空間での PID (太字が自分の名前空間での PID)。mnt = マウント名前空間 (同じ文字は同じ名前空間)。';
+/** Two lines: as one, it was the widest line of every picture (890 px, wider than JupyterLab's output area beside its file browser). */
+const LEGEND = ['列 nsN = その名前空間での PID (太字が自分の名前空間での PID)。', 'mnt = マウント名前空間 (同じ文字は同じ名前空間)。'];
 
 /** Rough drawn width of text in the monospace font (CJK characters are two cells wide). */
 function textWidth(s: string): number {
@@ -138,7 +141,7 @@ export function renderSvg(picture: Picture): string {
       width = Math.max(width, commandX + textWidth(commandOf(p, picture)) + (notes.length ? 24 + textWidth(notes.join(', ')) : 0) + MARGIN + BOX_PAD);
     }
   }
-  for (const h of [...header, LEGEND]) width = Math.max(width, MARGIN * 2 + textWidth(h));
+  for (const h of [...header, ...LEGEND]) width = Math.max(width, MARGIN * 2 + textWidth(h));
   width = Math.ceil(width);
 
   const body: string[] = [];
@@ -150,7 +153,7 @@ export function renderSvg(picture: Picture): string {
   // Column heads: one per level, in that level's colour, then mnt and the command.
   y += ROW;
   for (let i = 0; i < levels; i++) {
-    body.push(`<text x="${MARGIN + (i + 1) * COLUMN - 10}" y="${y - 6}" text-anchor="end" font-weight="bold" fill="${colour(i).stroke}">ns${i + 1}</text>`);
+    body.push(`<text x="${MARGIN + (i + 1) * COLUMN - 10}" y="${y - 6}" text-anchor="end" font-weight="bold" fill="${colour(i).stroke}">${xml(picture.levelNames[i] ?? 'ns?')}</text>`);
   }
   body.push(`<text x="${MARGIN + levels * COLUMN}" y="${y - 6}" font-weight="bold" fill="#444">mnt</text>`);
   body.push(`<text x="${commandX}" y="${y - 6}" font-weight="bold" fill="#444">コマンド</text>`);
@@ -193,8 +196,10 @@ export function renderSvg(picture: Picture): string {
     y += 8;
   }
   y += MARGIN - 8;
-  y += ROW;
-  body.push(`<text x="${MARGIN}" y="${y - 6}" fill="#555">${xml(LEGEND)}</text>`);
+  for (const line of LEGEND) {
+    y += ROW;
+    body.push(`<text x="${MARGIN}" y="${y - 6}" fill="#555">${xml(line)}</text>`);
+  }
   y += MARGIN;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="${xml(FONT)}" font-size="${FONT_SIZE}">`,
