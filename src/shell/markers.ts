@@ -17,9 +17,13 @@
  * (README "How a cell runs", "Markers from the shell itself".)
  *
  * The nonce is random per kernel, so program output cannot end a cell by accident.
+ * This file writes the markers (the environment bash gets) and reads them back
+ * (parseMarkerPayload, for the stream parser).
  */
 import { randomBytes } from 'node:crypto';
 import { DISPLAY_ENV } from '../lab/display.js';
+import { isPlainObject } from '../common/json.js';
+import type { ParserEvent } from './types.js';
 
 /** The OSC number nslab uses (unassigned in xterm's list). */
 export const MARKER_OSC = '6973';
@@ -80,4 +84,67 @@ export function armingLine(nonce: string): string {
   const osc = (body: string) => `$(printf '\\001\\033]${MARKER_OSC};${nonce};${body}')`;
   const end = "$(printf '\\007\\002')";
   return ` NSLAB_PS1="${osc('P;')}"'$?;$$'"${end}"; PS1="$NSLAB_PS1"; PS2="${osc('C;')}"'$$'"${end}"; PROMPT_COMMAND='PS1=$NSLAB_PS1'; export NSLAB_PS1 PS1 PS2 PROMPT_COMMAND; bind 'set enable-bracketed-paste off' 2>/dev/null`;
+}
+
+/**
+ * The reading side: an OSC payload (what is between `ESC ]` and its terminator) as the marker's
+ * event, or null for any other OSC (which the stream parser drops). `nonce` is this kernel's.
+ */
+export function parseMarkerPayload(payload: string, nonce: string): ParserEvent | null {
+  const [oscNumber, ownNonce, kind, ...args] = payload.split(';');
+  if (oscNumber !== MARKER_OSC || ownNonce !== nonce) return null;
+  if (kind === MarkerKind.Prompt && args.length === 2) {
+    const exitCode = parseDecimal(args[0]);
+    // An unexpanded template (`$?;$$`, e.g. from `env`) was printed by a program, not by the
+    // shell's prompt: it must not end the command.
+    if (exitCode === null) return null;
+    return { kind: 'prompt', exitCode, shellPid: parseDecimal(args[1]) };
+  }
+  if (kind === MarkerKind.Display && args.length === 1) return parseDisplay(args[0]);
+  if (kind === MarkerKind.Continuation) {
+    const isMarker = args.length === 0 || (args.length === 1 && parseDecimal(args[0]) !== null);
+    return isMarker ? { kind: 'continuation' } : null;
+  }
+  return null;
+}
+
+/**
+ * What a lab program may show: text, pictures and data, never code a frontend would run
+ * (`application/javascript` and the like). The notebook shows what the learner ran, but a
+ * program should not be able to make the page itself do something.
+ */
+const DISPLAY_MIME_TYPES = new Set([
+  'text/plain', 'text/html', 'text/markdown', 'text/latex',
+  'image/svg+xml', 'image/png', 'image/jpeg', 'image/gif', 'application/json',
+]);
+
+/** A display marker's payload (base64 of a JSON mime bundle) as an event. */
+function parseDisplay(base64: string): ParserEvent {
+  const invalid = (reason: string): ParserEvent => ({ kind: 'display-invalid', reason });
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return invalid('not base64');
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(base64, 'base64')));
+  } catch (err) {
+    return invalid(err instanceof SyntaxError ? 'not JSON' : 'not UTF-8');
+  }
+  if (!isPlainObject(value) || !isPlainObject(value.data)) return invalid('no "data" object');
+  const entries = Object.entries(value.data);
+  if (entries.length === 0) return invalid('"data" is empty');
+  const data: Record<string, string> = {};
+  for (const [mime, text] of entries) {
+    if (!DISPLAY_MIME_TYPES.has(mime)) return invalid(`"${mime.slice(0, 40)}" is not a mime type nslab shows (${[...DISPLAY_MIME_TYPES].join(', ')})`);
+    if (typeof text !== 'string') return invalid(`"data" of ${mime} is not a string`);
+    data[mime] = text;
+  }
+  const metadata = value.metadata === undefined ? {} : value.metadata;
+  if (!isPlainObject(metadata)) return invalid('"metadata" is not an object');
+  return { kind: 'display', bundle: { data, metadata } };
+}
+
+
+/** A non-negative decimal integer (no sign, no spaces), or null. */
+function parseDecimal(text: string): number | null {
+  if (!/^[0-9]{1,15}$/.test(text)) return null;
+  return Number(text);
 }

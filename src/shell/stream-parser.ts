@@ -25,9 +25,8 @@
  * abandons it and starts a new one; that ESC is also what rescues us from a program that prints an
  * unterminated `ESC ]`: the next marker's own ESC starts a fresh, recognisable OSC.
  */
-import { MARKER_OSC, MarkerKind } from './markers.js';
+import { displayPrefix, parseMarkerPayload } from './markers.js';
 import type { ParserEvent } from './types.js';
-import { isPlainObject } from '../common/json.js';
 
 /**
  * Longest OSC payload that is buffered, in UTF-16 code units (xterm.js uses the same PAYLOAD_LIMIT).
@@ -177,7 +176,7 @@ export class StreamParser {
       throw new RangeError(`StreamParser: the nonce must be non-empty, without ';' or control characters`);
     }
     this.nonce = nonce;
-    this.displayPrefix = `${MARKER_OSC};${nonce};${MarkerKind.Display};`;
+    this.displayPrefix = `${displayPrefix(nonce)};`;
   }
 
   /**
@@ -459,27 +458,8 @@ export class StreamParser {
       }
       return;
     }
-    const marker = this.parseMarker(payload);
+    const marker = parseMarkerPayload(payload, this.nonce);
     if (marker !== null) this.emitEvent(marker);
-  }
-
-  /** Our marker as an event, or null for any other OSC payload (which is then dropped). */
-  private parseMarker(payload: string): ParserEvent | null {
-    const [oscNumber, nonce, kind, ...args] = payload.split(';');
-    if (oscNumber !== MARKER_OSC || nonce !== this.nonce) return null;
-    if (kind === MarkerKind.Prompt && args.length === 2) {
-      const exitCode = parseDecimal(args[0]);
-      // An unexpanded template (`$?;$$`, e.g. from `env`) was printed by a program, not by the
-      // shell's prompt: it must not end the command.
-      if (exitCode === null) return null;
-      return { kind: 'prompt', exitCode, shellPid: parseDecimal(args[1]) };
-    }
-    if (kind === MarkerKind.Display && args.length === 1) return parseDisplay(args[0]);
-    if (kind === MarkerKind.Continuation) {
-      const isMarker = args.length === 0 || (args.length === 1 && parseDecimal(args[0]) !== null);
-      return isMarker ? { kind: 'continuation' } : null;
-    }
-    return null;
   }
 
   // ───────────────────────────── helpers ─────────────────────────────
@@ -560,45 +540,4 @@ function isCsiParameter(code: number): boolean {
 /** CSI final bytes: @ A–Z [ \ ] ^ _ ` a–z { | } ~ */
 function isCsiFinal(code: number): boolean {
   return code >= 0x40 && code <= 0x7e;
-}
-
-/**
- * What a lab program may show: text, pictures and data, never code a frontend would run
- * (`application/javascript` and the like). The notebook shows what the learner ran, but a
- * program should not be able to make the page itself do something.
- */
-const DISPLAY_MIME_TYPES = new Set([
-  'text/plain', 'text/html', 'text/markdown', 'text/latex',
-  'image/svg+xml', 'image/png', 'image/jpeg', 'image/gif', 'application/json',
-]);
-
-/** A display marker's payload (base64 of a JSON mime bundle) as an event. */
-function parseDisplay(base64: string): ParserEvent {
-  const invalid = (reason: string): ParserEvent => ({ kind: 'display-invalid', reason });
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return invalid('not base64');
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(base64, 'base64')));
-  } catch (err) {
-    return invalid(err instanceof SyntaxError ? 'not JSON' : 'not UTF-8');
-  }
-  if (!isPlainObject(value) || !isPlainObject(value.data)) return invalid('no "data" object');
-  const entries = Object.entries(value.data);
-  if (entries.length === 0) return invalid('"data" is empty');
-  const data: Record<string, string> = {};
-  for (const [mime, text] of entries) {
-    if (!DISPLAY_MIME_TYPES.has(mime)) return invalid(`"${mime.slice(0, 40)}" is not a mime type nslab shows (${[...DISPLAY_MIME_TYPES].join(', ')})`);
-    if (typeof text !== 'string') return invalid(`"data" of ${mime} is not a string`);
-    data[mime] = text;
-  }
-  const metadata = value.metadata === undefined ? {} : value.metadata;
-  if (!isPlainObject(metadata)) return invalid('"metadata" is not an object');
-  return { kind: 'display', bundle: { data, metadata } };
-}
-
-
-/** A non-negative decimal integer (no sign, no spaces), or null. */
-function parseDecimal(text: string): number | null {
-  if (!/^[0-9]{1,15}$/.test(text)) return null;
-  return Number(text);
 }
