@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, readlinkSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../log.js';
+import { safeReadlink } from '../common/files.js';
 
 const log = logger('lab');
 
@@ -61,10 +62,8 @@ function recordLabNamespaces(dir: string, init: number | null): void {
     rmSync(file, { force: true });
     return;
   }
-  const links: string[] = [];
-  for (const type of NAMESPACE_TYPES) {
-    try { links.push(readlinkSync(`/proc/${init}/ns/${type}`)); } catch { /* not on this kernel */ }
-  }
+  // A type this kernel does not have (time before Linux 5.6) is left out.
+  const links = NAMESPACE_TYPES.map((type) => safeReadlink(`/proc/${init}/ns/${type}`)).filter((l) => l !== null);
   try {
     writeFileSync(file, links.join('\n') + '\n', { mode: 0o600 });
   } catch { /* nscheck then says it does not know the lab */ }

@@ -13,8 +13,9 @@
  *   process reading them: nscheck is the shell's child, so they show the shell's.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { accessSync, constants, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { safeReadFile, safeReadlink } from '../../common/files.js';
 
 export interface CommandResult {
   status: number | null;
@@ -51,12 +52,12 @@ export class Probe {
   ) {}
 
   private read(path: string): string | null {
-    try { return readFileSync(join(this.proc, path), 'utf8'); } catch { return null; }
+    return safeReadFile(join(this.proc, path));
   }
 
   /** `type:[inode]` of a process's namespace, or null. */
   ns(pid: number, type: string): string | null {
-    try { return readlinkSync(join(this.proc, String(pid), 'ns', type)); } catch { return null; }
+    return safeReadlink(join(this.proc, String(pid), 'ns', type));
   }
 
   /** The lab's namespace of a type, or null when not recorded (no lab). */
