@@ -66,50 +66,67 @@ const sameMember = (a: Member, b: Member) => a[0] === b[0] && a[1] === b[1] && a
 /** Only link names are kept: `depthN` (a link that could not be read) is no name for later. */
 const lasting = (key: string) => /^(pid|mnt):\[[0-9]+\]$/.test(key);
 
-/**
- * The picture with the names this lab gave its namespaces before, new names for new ones (in
- * the picture's order), and the store to keep for the next picture. Pure: `store` is not changed.
- */
-export function relabel(store: LabelStore | null, snap: Snapshot, picture: Picture): { picture: Picture; store: LabelStore } {
-  const old = store && store.lab === snap.labNs ? store : emptyStore(snap.labNs);
-  const next: LabelStore = { version: 1, lab: old.lab, next: { ...old.next }, namespaces: {} };
-  const nodes = allNamespaces(picture);
+/** What one picture shows, as the naming needs it. */
+interface Shown {
+  nodes: NsNode[];
+  byIndex: Map<number, NsNode>;
+  /** PID namespaces: the one each is drawn in (null for a root of the picture). */
+  parent: Map<string, string | null>;
+  /** Every namespace shown (PID and mount) with the processes shown in it. */
+  members: Map<string, Member[]>;
+  /** Mount namespaces in the order the picture meets them. */
+  mntOrder: string[];
+  /** When this nstree started, in the clock of the processes' start times. */
+  now: number | null;
+}
 
-  // What this picture shows: every namespace with its processes, in the picture's order.
-  const presentParent = new Map<string, string | null>();
-  const present = new Map<string, Member[]>();
+function shownIn(snap: Snapshot, picture: Picture): Shown {
+  const nodes = allNamespaces(picture);
   const byIndex = new Map(nodes.map((n) => [n.index, n]));
+  const parent = new Map<string, string | null>();
+  const members = new Map<string, Member[]>();
   for (const node of nodes) {
-    presentParent.set(node.key, node.parentIndex !== null ? byIndex.get(node.parentIndex)?.key ?? null : null);
-    present.set(node.key, node.processes.map((p) => memberOf(p, node.key)));
+    parent.set(node.key, node.parentIndex !== null ? byIndex.get(node.parentIndex)?.key ?? null : null);
+    members.set(node.key, node.processes.map((p) => memberOf(p, node.key)));
   }
-  // Now, in the clock of the processes' start times: when this nstree started.
-  const now = snap.processes.find((p) => p.pid === snap.selfPid)?.start ?? null;
   const mntOrder: string[] = [];
   for (const node of nodes) {
     for (const p of node.processes) {
       if (!p.mntNs) continue;
-      const list = present.get(p.mntNs);
+      const list = members.get(p.mntNs);
       if (list) list.push(memberOf(p, node.key));
       else {
-        present.set(p.mntNs, [memberOf(p, node.key)]);
+        members.set(p.mntNs, [memberOf(p, node.key)]);
         mntOrder.push(p.mntNs);
       }
     }
   }
+  const now = snap.processes.find((p) => p.pid === snap.selfPid)?.start ?? null;
+  return { nodes, byIndex, parent, members, mntOrder, now };
+}
 
-  // In view: this /proc's PID namespace and every one nested in it, by the parents known so far.
+/**
+ * Whether a PID namespace is in view of this /proc: this /proc's PID namespace and every one
+ * nested in it, by the parents known so far.
+ */
+function inViewOf(snap: Snapshot, picture: Picture, shown: Shown, old: LabelStore): (pidNs: string) => boolean {
   const viewRoots = new Set(snap.procNs ? [snap.procNs] : picture.roots.map((r) => r.key));
-  const parentOf = (key: string) => (presentParent.has(key) ? presentParent.get(key) ?? old.namespaces[key]?.parent ?? null : old.namespaces[key]?.parent ?? null);
-  const inView = (pidNs: string): boolean => {
+  const parentOf = (key: string) => (shown.parent.has(key) ? shown.parent.get(key) ?? old.namespaces[key]?.parent ?? null : old.namespaces[key]?.parent ?? null);
+  return (pidNs) => {
     const seen = new Set<string>();
     for (let k: string | null = pidNs; k !== null && !seen.has(k); k = parentOf(k)) {
-      if (viewRoots.has(k) || present.has(k)) return true;
+      if (viewRoots.has(k) || shown.members.has(k)) return true;
       seen.add(k);
     }
     return false;
   };
+}
 
+/**
+ * The known namespaces that keep their names into `next`: those shown again with a process they
+ * had, and those out of view; the others are retired (or their inode was reused).
+ */
+function carryOver(old: LabelStore, next: LabelStore, shown: Shown, inView: (pidNs: string) => boolean): void {
   // PID namespaces first: a process of one found gone is gone too, wherever it is drawn from,
   // which tells a mount namespace of its processes apart even when they were out of view.
   const gone = new Set<string>();
@@ -117,33 +134,38 @@ export function relabel(store: LabelStore | null, snap: Snapshot, picture: Pictu
   for (const [key, entry] of entries) {
     const knowable = (m: Member) => inView(m[0]) || gone.has(m[0]);
     const visible = entry.members.filter(knowable);
-    const shown = present.get(key);
+    const showing = shown.members.get(key);
     const allNewer = (ms: Member[]) => entry.seen != null && ms.every((m) => m[2] !== null && m[2] > entry.seen!);
-    const keep = shown
-      ? visible.length ? visible.some((m) => shown.some((n) => sameMember(m, n))) : !(key.startsWith('mnt:') && allNewer(shown))
+    const keep = showing
+      ? visible.length ? visible.some((m) => showing.some((n) => sameMember(m, n))) : !(key.startsWith('mnt:') && allNewer(showing))
       : !visible.length;
     if (!keep) {
       // In view and absent: retired. Present, but none of the processes it had: a reused inode, a new namespace.
       if (key.startsWith('pid:')) gone.add(key);
       continue;
     }
-    if (!shown) {
+    if (!showing) {
       next.namespaces[key] = entry; // out of view: kept as it was
       continue;
     }
     const outOfView = entry.members.filter((m) => !knowable(m));
     next.namespaces[key] = {
       label: entry.label,
-      parent: key.startsWith('pid:') ? presentParent.get(key) ?? entry.parent : null,
-      members: [...outOfView, ...shown],
-      seen: now ?? entry.seen ?? null,
+      parent: key.startsWith('pid:') ? shown.parent.get(key) ?? entry.parent : null,
+      members: [...outOfView, ...showing],
+      seen: shown.now ?? entry.seen ?? null,
     };
   }
+}
 
-  // New namespaces get the next names, in the picture's order; unreadable ones a name for this picture only.
+/**
+ * Names for what `next` does not know yet, in the picture's order (unreadable links get a
+ * name for this picture only): N of nsN by namespace, and mount letters.
+ */
+function nameNew(next: LabelStore, shown: Shown): { pidLabel: Map<string, number>; mountLetters: Map<string, string> } {
   let transient = next.next.pid;
   const pidLabel = new Map<string, number>();
-  for (const node of nodes) {
+  for (const node of shown.nodes) {
     if (!lasting(node.key)) {
       pidLabel.set(node.key, transient++);
       continue;
@@ -153,23 +175,36 @@ export function relabel(store: LabelStore | null, snap: Snapshot, picture: Pictu
     else {
       const label = next.next.pid++;
       transient = Math.max(transient, next.next.pid);
-      next.namespaces[node.key] = { label, parent: presentParent.get(node.key) ?? null, members: present.get(node.key) ?? [], seen: now };
+      next.namespaces[node.key] = { label, parent: shown.parent.get(node.key) ?? null, members: shown.members.get(node.key) ?? [], seen: shown.now };
       pidLabel.set(node.key, label);
     }
   }
   const mountLetters = new Map<string, string>();
-  for (const key of mntOrder) {
+  for (const key of shown.mntOrder) {
     let known = next.namespaces[key];
     if (!known && lasting(key)) {
-      known = next.namespaces[key] = { label: next.next.mnt++, parent: null, members: present.get(key) ?? [], seen: now };
+      known = next.namespaces[key] = { label: next.next.mnt++, parent: null, members: shown.members.get(key) ?? [], seen: shown.now };
     }
     mountLetters.set(key, known ? letter(known.label) : '?');
   }
+  return { pidLabel, mountLetters };
+}
+
+/**
+ * The picture with the names this lab gave its namespaces before, new names for new ones (in
+ * the picture's order), and the store to keep for the next picture. Pure: `store` is not changed.
+ */
+export function relabel(store: LabelStore | null, snap: Snapshot, picture: Picture): { picture: Picture; store: LabelStore } {
+  const old = store && store.lab === snap.labNs ? store : emptyStore(snap.labNs);
+  const next: LabelStore = { version: 1, lab: old.lab, next: { ...old.next }, namespaces: {} };
+  const shown = shownIn(snap, picture);
+  carryOver(old, next, shown, inViewOf(snap, picture, shown, old));
+  const { pidLabel, mountLetters } = nameNew(next, shown);
 
   // The same picture under those names.
   const indexOf = (provisional: number | null) => {
     if (provisional === null) return null;
-    const node = byIndex.get(provisional);
+    const node = shown.byIndex.get(provisional);
     return node ? pidLabel.get(node.key) ?? provisional : provisional;
   };
   const rename = (n: NsNode): NsNode => ({ ...n, index: indexOf(n.index)!, parentIndex: indexOf(n.parentIndex), children: n.children.map(rename) });
