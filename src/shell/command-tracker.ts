@@ -32,6 +32,11 @@ export type SessionFact =
   | { kind: 'cell-end' }
   /** ^C typed on the user's behalf (the kernel's interrupt). */
   | { kind: 'interrupt' }
+  /**
+   * The job ignored that ^C: the shell waiting for it got SIGINT and the job SIGKILL. The shell
+   * ends the command line there and prints a line break of its own, whatever the job's status.
+   */
+  | { kind: 'interrupt-killed' }
   /** ^C typed to drop the unfinished command a cell ended in: what the shell prints until its prompt is not shown. */
   | { kind: 'cancel' }
   /** /proc: `program` blocks reading the terminal and no marker came since (procfs.ts, findTerminalReader). */
@@ -73,6 +78,8 @@ export class CommandTracker {
   private currentPhase: Phase = 'starting';
   private cellAttached = false;
   private interruptTyped = false;
+  /** The shell was sent SIGINT for the interrupt (interrupt-killed): its line break is not shown. */
+  private shellInterrupted = false;
   /** Output is dropped until the next prompt (a cancelled command being unwound). */
   private muted = false;
   /** A line break held back after an interrupt (see onPrompt). */
@@ -119,6 +126,9 @@ export class CommandTracker {
       case 'interrupt':
         this.interruptTyped = true;
         return [];
+      case 'interrupt-killed':
+        this.shellInterrupted = true;
+        return [];
       case 'cancel':
         this.muted = true;
         return [];
@@ -148,9 +158,12 @@ export class CommandTracker {
     // After ^C kills a foreground job, bash prints a line break to end the line the terminal's
     // echo of `^C` would have left (jobs.c); nslab's terminal echoes nothing, so right before
     // the prompt, after a job that died of SIGINT (status 130), it is an empty line of nothing.
-    const fromBash = exitCode === 130;
+    // The same line break comes after the SIGINT sent to the shell for a job killed after it
+    // ignored ^C (interrupt-killed), whose status is the job's (137).
+    const fromBash = exitCode === 130 || this.shellInterrupted;
     const held = fromBash ? [] : this.releaseHeldBreak();
     this.heldBreak = '';
+    this.shellInterrupted = false;
     return [...held, { kind: 'prompt', exitCode, shellPid }];
   }
 

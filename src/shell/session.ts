@@ -299,6 +299,18 @@ export class ShellSession {
       const group = foregroundGroup(this.pid);
       if (group === null || group === this.topShellPgrp || group === readStat(this.pid)?.pgrp) return;
       log.info(`interrupt: ^C ignored, killing foreground process group ${group}`);
+      // The shell waiting for the job (the parent of its leader) gets SIGINT first, as it would
+      // from ^C at a terminal: when the job then dies, bash ends the whole command line
+      // (`sleep 100; echo after` stops there) instead of going on as after a job killed from
+      // elsewhere. The job's status (137) stays its `$?`.
+      const leader = readStat(group);
+      const shell = leader ? readStat(leader.ppid) : null;
+      if (shell && SHELL_NAMES.has(shell.comm)) {
+        try {
+          process.kill(shell.pid, 'SIGINT');
+          this.tell({ kind: 'interrupt-killed' });
+        } catch { /* gone: nothing to end */ }
+      }
       try {
         process.kill(-group, 'SIGKILL');
       } catch (err) {

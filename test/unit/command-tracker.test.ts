@@ -173,6 +173,16 @@ describe('CommandTracker rules', () => {
       [{ kind: 'prompt', exitCode: 0, shellPid: 2 }, { kind: 'output', text: 'x\n' }]);
   });
 
+  it('after a job that ignored ^C was killed and its shell got SIGINT, drops the shell\'s line break whatever the status', () => {
+    const tracker = new CommandTracker();
+    const inputs: TrackerInput[] = [prompt(0), { kind: 'cell-start' }, { kind: 'line', text: 'unshare -pf sleep 100; echo after' }, { kind: 'interrupt' },
+      { kind: 'interrupt-killed' }, { kind: 'output', text: 'Killed\n' }, { kind: 'output', text: '\n' }, prompt(137), { kind: 'output', text: 'next\n' }, { kind: 'cell-end' }];
+    assert.deepEqual(mergeOutput(inputs.flatMap((input) => tracker.feed(input))), [
+      { kind: 'prompt', exitCode: 0, shellPid: 2 }, { kind: 'output', text: 'Killed\n' },
+      { kind: 'prompt', exitCode: 137, shellPid: 2 }, { kind: 'output', text: 'next\n' },
+    ]);
+  });
+
   it('is interruptible while something runs or a cell waits, not at an idle prompt nor after the exit', () => {
     const tracker = new CommandTracker();
     const states: boolean[] = [];
