@@ -133,6 +133,10 @@ export class CommandTracker {
         this.muted = true;
         return [];
       case 'waiting':
+        // Our shell waiting at the continuation prompt it has already reported is no news: it is
+        // how a cancelled command looks (its ^C not read yet on a loaded machine), and its prompt
+        // is what the cell waits for.
+        if (this.currentPhase === 'continuation' && input.program.innerPid === this.lastPromptPid && SHELL_NAMES.has(input.program.comm)) return [];
         return [this.onWaiting(input.program, input.modes)];
       case 'exit':
         this.currentPhase = 'exited';

@@ -11,6 +11,7 @@ import { CommandTracker, type SessionFact, type TrackerEvent, type TrackerInput 
 import { MARKER_OSC } from '../../src/shell/markers.js';
 import { StreamParser } from '../../src/shell/stream-parser.js';
 import { loadFixtures, rawBytes, splitPoints, type Fixture } from '../helpers/fixtures.js';
+import type { TerminalModes } from '../../src/shell/procfs.js';
 
 type Fact = { at: number; fact: SessionFact };
 
@@ -181,6 +182,18 @@ describe('CommandTracker rules', () => {
       { kind: 'prompt', exitCode: 0, shellPid: 2 }, { kind: 'output', text: 'Killed\n' },
       { kind: 'prompt', exitCode: 137, shellPid: 2 }, { kind: 'output', text: 'next\n' },
     ]);
+  });
+
+  it('takes its own shell found waiting at the continuation prompt it reported for no news (a cancel not read yet)', () => {
+    const tracker = new CommandTracker();
+    const bash = { pid: 4242, comm: 'bash', innerPid: 2, ownTty: false };
+    const readline: TerminalModes = { canonical: false, echo: false, echoKill: true, signals: true };
+    const inputs: TrackerInput[] = [prompt(0), { kind: 'cell-start' }, { kind: 'line', text: 'for i in 1 2; do' }, { kind: 'continuation' }, { kind: 'cancel' },
+      { kind: 'waiting', program: bash, modes: readline }, prompt(130)];
+    assert.deepEqual(inputs.flatMap((input) => tracker.feed(input)).map((e) => e.kind), ['prompt', 'continuation', 'prompt']);
+    // Another program waiting there is news.
+    const python = { pid: 4243, comm: 'python3', innerPid: 7, ownTty: false };
+    assert.deepEqual(tracker.feed({ kind: 'waiting', program: python, modes: readline }).map((e) => e.kind), ['untracked']);
   });
 
   it('is interruptible while something runs or a cell waits, not at an idle prompt nor after the exit', () => {
