@@ -84,6 +84,8 @@ const EXIT_DRAIN_MS = 50;
 const BUSY_PROMPT_MS = 1000;
 /** How long the PTY's process gets to reap its killed children before it is killed itself. */
 const KILL_REAP_MS = 300;
+/** How long a ^C typed to cancel an unfinished command may take to bring the prompt back (cancelToPrompt). */
+const CANCEL_WAIT_MS = 3000;
 
 export class ShellSession {
   private readonly term: pty.IPty;
@@ -211,13 +213,32 @@ export class ShellSession {
         // The cell's text ended inside an unfinished command: cancel it like ^C at a terminal.
         // Nothing of it ran, so nothing is shown (readline would print `^C`).
         this.tell({ kind: 'cancel' });
-        this.type('\x03');
-        const back = await this.awaitShell(false);
-        if (back.kind === 'exited') return { outcome: 'exited', exitCode: null };
+        const back = await this.cancelToPrompt();
+        if (back?.kind === 'exited') return { outcome: 'exited', exitCode: null };
         return { outcome: 'incomplete', exitCode: null };
       }
     }
     return { outcome: 'completed', exitCode: lastExit };
+  }
+
+  /**
+   * ^C at the continuation prompt, and its answer: the shell's prompt (or its exit). Anything else
+   * the shell is found doing meanwhile is not that answer. A ^C the shell did not act on within
+   * CANCEL_WAIT_MS is typed once more; if that too brings no prompt, the cell ends anyway (null)
+   * and a prompt that comes later is collected by the next cell, so a cell never hangs here.
+   */
+  private async cancelToPrompt(): Promise<ShellAnswer | null> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.type('\x03');
+      const deadline = Date.now() + CANCEL_WAIT_MS;
+      for (let left = CANCEL_WAIT_MS; left > 0; left = deadline - Date.now()) {
+        const back = await this.awaitShell(false, left);
+        if (back === null) break;
+        if (back.kind === 'prompt' || back.kind === 'exited') return back;
+      }
+      log.warn(`no prompt within ${CANCEL_WAIT_MS} ms of ^C at a continuation prompt${attempt === 0 ? '; typing ^C again' : ''}`);
+    }
+    return null;
   }
 
   /**

@@ -109,6 +109,18 @@ describe('shell engine (live, in a lab)', function () {
     }
   });
 
+  it('ends a cancelled cell even when the shell ignores the ^C (trap \'\' INT), and the shell is usable again', async () => {
+    await runCell(engine, "trap '' INT");
+    const r = await runCell(engine, 'echo "abc');
+    assert.equal(r.outcome, 'incomplete');
+    assert.ok(r.ms < 10000, `ended after ${r.ms} ms (two ^C, each given 3 s), not never`);
+    // The quote is still open in the shell: close it, then put ^C back.
+    await runCell(engine, '"');
+    await runCell(engine, 'trap - INT');
+    assert.equal((await runCell(engine, 'echo "abc')).outcome, 'incomplete');
+    assert.equal((await runCell(engine, 'echo ready')).output, 'ready\n');
+  });
+
   it('types multi-line constructs and here-documents, blank lines included', async () => {
     const r = await runCell(engine, 'for i in 1 2 3; do\n  echo "n=$i"\ndone\ncat <<EOF\nfirst\n\nthird\nEOF');
     assert.equal(r.output, 'n=1\nn=2\nn=3\nfirst\n\nthird\n');
