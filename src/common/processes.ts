@@ -2,7 +2,7 @@
  * Finding programs and running helper processes: shared by the lab (which tools exist), the
  * introspection helpers (bash -n, man, bash-completion) and the command line.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 
 /** Where a system's programs live, in the order a root shell searches them. */
@@ -23,6 +23,15 @@ export function which(name: string): string | null {
     }
   }
   return null;
+}
+
+/**
+ * A short helper run to its end (at most `timeoutMs`): whether it succeeded and, if not, why
+ * (its stderr, the error that kept it from starting, or its exit status).
+ */
+export function runBriefly(file: string, args: string[], timeoutMs = 5000): { ok: boolean; why: string } {
+  const r = spawnSync(file, args, { encoding: 'utf8', timeout: timeoutMs });
+  return { ok: r.status === 0, why: String(r.stderr || r.error?.message || `exit status ${r.status}`).trim() };
 }
 
 export interface RunResult {

@@ -8,3 +8,8 @@ export const SHELL_NAMES: ReadonlySet<string> = new Set(['bash', 'sh', 'dash', '
  * sets PS1 and PROMPT_COMMAND in POSIX syntax): every shell but fish, whose syntax differs.
  */
 export const MARKER_SHELL_NAMES: ReadonlySet<string> = new Set([...SHELL_NAMES].filter((name) => name !== 'fish'));
+
+/** `s` as one word of sh: single-quoted, each `'` in it written as `'\''`. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

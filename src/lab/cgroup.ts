@@ -22,11 +22,13 @@
  * short helpers that mount cgroup2 on a folder of the lab's in a mount namespace of their own
  * (`unshare --mount --propagation private`), which ends with them.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from './sandbox.js';
-import { which } from '../common/processes.js';
+import { safeReadFile } from '../common/files.js';
+import { runBriefly, which } from '../common/processes.js';
+import { shellQuote } from '../common/shells.js';
 
 export interface LabCgroup {
   /** Its path in the v2 hierarchy as the kernel sees it (`/nslab-AbC123`, or below the kernel's). */
@@ -147,7 +149,7 @@ export function cgroupMountTargets(mountinfo: string): string[] {
 
 /** Makes the lab's view of the machine's cgroups read-only (see readOnlyInLabCommand). */
 export function protectMachineCgroups(initPid: number, rootless: boolean, log: (msg: string) => void): void {
-  const targets = cgroupMountTargets(readSafe(`/proc/${initPid}/mountinfo`));
+  const targets = cgroupMountTargets(safeReadFile(`/proc/${initPid}/mountinfo`) ?? '');
   if (!targets.length) return;
   const r = run(readOnlyInLabCommand(initPid, rootless, targets));
   if (!r.ok) log(`the machine's cgroups stay writable in the lab: ${r.why}`);
@@ -155,16 +157,11 @@ export function protectMachineCgroups(initPid: number, rootless: boolean, log: (
 
 /** The `0::` path of a process as the reader (this process) sees it, or null. */
 export function cgroupOf(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3) ?? null;
-  } catch {
-    return null;
-  }
+  return safeReadFile(`/proc/${pid}/cgroup`)?.split('\n').find((l) => l.startsWith('0::'))?.slice(3) ?? null;
 }
 
 function run(command: Command): { ok: boolean; why: string } {
-  const r = spawnSync(command.file, command.args, { encoding: 'utf8', timeout: 5000 });
-  return { ok: r.status === 0, why: String(r.stderr || r.error?.message || `exit status ${r.status}`).trim() };
+  return runBriefly(command.file, command.args);
 }
 
 /**
@@ -173,7 +170,7 @@ function run(command: Command): { ok: boolean; why: string } {
  * no cgroup v2, a read-only cgroupfs (a container without --privileged), no permission.
  */
 export function createLabCgroup(labDir: string, labNumber: number, tmp: string, log: (msg: string) => void): LabCgroup | null {
-  const parent = kernelCgroupPath(readSafe('/proc/self/cgroup'));
+  const parent = kernelCgroupPath(safeReadFile('/proc/self/cgroup') ?? '');
   if (parent === null) {
     log('no lab cgroup: this process has no cgroup v2 path of its own');
     return null;
@@ -202,7 +199,7 @@ export function finishLabCgroup(cg: LabCgroup, initPid: number, log: (msg: strin
     protectMachineCgroups(initPid, false, log);
     return false;
   }
-  const r = run(mountInLabCommand(initPid, cgroupMountTargets(readSafe(`/proc/${initPid}/mountinfo`))));
+  const r = run(mountInLabCommand(initPid, cgroupMountTargets(safeReadFile(`/proc/${initPid}/mountinfo`) ?? '')));
   if (!r.ok) {
     log(`cgroup2 is not mounted in the lab: ${r.why}`);
     protectMachineCgroups(initPid, false, log);
@@ -233,7 +230,7 @@ export async function removeLabCgroup(cg: LabCgroup, log: (msg: string) => void,
  * rmdir of a cgroup removed meanwhile just fails); resolves when done, for the kernel's shutdown.
  */
 export function removeAbandonedLabCgroups(scratch: string, tmp: string, log: (msg: string) => void): Promise<void> {
-  const parent = kernelCgroupPath(readSafe('/proc/self/cgroup'));
+  const parent = kernelCgroupPath(safeReadFile('/proc/self/cgroup') ?? '');
   if (parent === null || process.getuid?.() !== 0) return Promise.resolve();
   mkdirSync(scratch, { mode: 0o700, recursive: true });
   const command = removeAbandonedCommand(scratch, parent, tmp);
@@ -244,10 +241,3 @@ export function removeAbandonedLabCgroups(scratch: string, tmp: string, log: (ms
   });
 }
 
-function readSafe(file: string): string {
-  try { return readFileSync(file, 'utf8'); } catch { return ''; }
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}

@@ -12,10 +12,10 @@
  * The shell engine keeps the terminals (PTYs and their shells) and talks to the lab through
  * `TerminalLab`; this room knows nothing of PTYs. What runs where is in README "The lab".
  */
-import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processTree, readStat } from '../common/proc.js';
+import { runBriefly } from '../common/processes.js';
 import { logger } from '../log.js';
 import { createLabCgroup, finishLabCgroup, protectMachineCgroups, removeAbandonedLabCgroups, removeLabCgroup, type LabCgroup } from './cgroup.js';
 import { makeHome, makeLabDir, removeAbandonedDirs, removeLabDir } from './files.js';
@@ -174,9 +174,8 @@ export class Lab implements TerminalLab {
   private bringUpLoopback(init: number | null): void {
     const command = init === null ? null : loopbackUpCommand(this.mode, init);
     if (!command) return;
-    const r = spawnSync(command.file, command.args, { encoding: 'utf8', timeout: 5000 });
-    if (r.status !== 0) {
-      const why = String(r.stderr || r.error?.message || `exit status ${r.status}`).trim();
+    const { ok, why } = runBriefly(command.file, command.args);
+    if (!ok) {
       log.info(`lo of the lab stays down: ${why}`);
       this.notify(`nslab: the lab's network could not be set up, its loopback interface stays down (${why}). In Docker, add --cap-add NET_ADMIN.\n`);
     }

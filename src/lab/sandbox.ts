@@ -6,8 +6,7 @@
  * This module only decides *how* to start things (commands and arguments); the shell module
  * spawns them in PTYs. Facts behind every flag are in README "The lab".
  */
-import { spawnSync } from 'node:child_process';
-import { which } from '../common/processes.js';
+import { runBriefly, which } from '../common/processes.js';
 import { moveIntoCgroupSetup, type LabCgroup } from './cgroup.js';
 
 export type LabMode = 'lab' | 'rootless' | 'host';
@@ -48,8 +47,8 @@ function unshareArgs(mode: 'lab' | 'rootless', cgroup: LabCgroup | null = null):
 function canCreate(mode: 'lab' | 'rootless'): { ok: boolean; error: string } {
   const unshare = which('unshare');
   if (!unshare) return { ok: false, error: 'unshare (util-linux) is not installed' };
-  const r = spawnSync(unshare, [...unshareArgs(mode), '--', 'true'], { encoding: 'utf8', timeout: 5000 });
-  return { ok: r.status === 0, error: (r.stderr || r.error?.message || `exit status ${r.status}`).trim() };
+  const { ok, why } = runBriefly(unshare, [...unshareArgs(mode), '--', 'true']);
+  return { ok, error: why };
 }
 
 /**

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../log.js';
 import { safeReadlink } from '../common/files.js';
+import { shellQuote } from '../common/shells.js';
 
 const log = logger('lab');
 
@@ -67,10 +68,6 @@ function recordLabNamespaces(dir: string, init: number | null): void {
   try {
     writeFileSync(file, links.join('\n') + '\n', { mode: 0o600 });
   } catch { /* nscheck then says it does not know the lab */ }
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
